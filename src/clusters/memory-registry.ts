@@ -1,0 +1,81 @@
+/** The in-memory registry: the embedded default, for one gateway process. */
+import type { ClusterAnswer } from '../gsms/wire.js';
+import type { ClusterRecord } from './cluster-record.js';
+import {
+  applyAnswer,
+  matchesFilter,
+  newRecord,
+  withRequester,
+  type ClusterFilter,
+  type ClusterRegistry,
+  type RecordRequestInput,
+  type RecordUpdate,
+} from './registry.js';
+
+interface Entry {
+  record: ClusterRecord;
+  credential: string;
+}
+
+export class MemoryClusterRegistry implements ClusterRegistry {
+  readonly #entries = new Map<string, Entry>();
+  readonly #sweeper: NodeJS.Timeout;
+
+  /**
+   * @param retentionMs how long a record is kept after its last update, so memory stays bounded in a
+   *   long-running process; the Redis registry uses a key expiry for the same purpose.
+   */
+  constructor(
+    private readonly retentionMs = 3_600_000,
+    private readonly now: () => Date = () => new Date(),
+  ) {
+    this.#sweeper = setInterval(() => this.#sweep(), Math.min(retentionMs, 60_000)).unref();
+  }
+
+  #sweep(): void {
+    const cutoff = this.now().getTime() - this.retentionMs;
+    for (const [sessionId, { record }] of this.#entries) {
+      if (Date.parse(record.updatedAt) < cutoff) this.#entries.delete(sessionId);
+    }
+  }
+
+  async get(sessionId: string): Promise<ClusterRecord | null> {
+    return this.#entries.get(sessionId)?.record ?? null;
+  }
+
+  async list(filter: ClusterFilter): Promise<ClusterRecord[]> {
+    return [...this.#entries.values()].map((e) => e.record).filter((r) => matchesFilter(r, filter));
+  }
+
+  async recordRequest(input: RecordRequestInput): Promise<RecordUpdate> {
+    const entry = this.#entries.get(input.sessionId);
+    if (!entry) {
+      const record = newRecord(input, this.now());
+      this.#entries.set(input.sessionId, { record, credential: input.credential });
+      return { record, changed: true };
+    }
+    const update = applyAnswer(entry.record, input.answer, this.now());
+    update.record.titleId = input.titleId;
+    update.record.watchStartedAt = update.record.updatedAt;
+    update.record.requesters = withRequester(entry.record.requesters, input.requester);
+    this.#entries.set(input.sessionId, { record: update.record, credential: input.credential });
+    return update;
+  }
+
+  async recordPoll(sessionId: string, answer: ClusterAnswer): Promise<RecordUpdate | null> {
+    const entry = this.#entries.get(sessionId);
+    if (!entry) return null;
+    const update = applyAnswer(entry.record, answer, this.now());
+    entry.record = update.record;
+    return update;
+  }
+
+  async pollCredential(sessionId: string): Promise<string | null> {
+    return this.#entries.get(sessionId)?.credential ?? null;
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.#sweeper);
+    this.#entries.clear();
+  }
+}

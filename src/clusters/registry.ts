@@ -1,0 +1,77 @@
+/**
+ * The record of every session this gateway has requested. An interface so that a Redis-backed registry
+ * can replace the in-memory one without touching resolvers or the poller.
+ */
+import type { ClusterAnswer, FulfillmentState } from '../gsms/wire.js';
+import { answerChanges, answerFields, type ClusterRecord } from './cluster-record.js';
+
+export interface RecordRequestInput {
+  sessionId: string;
+  titleId: string;
+  answer: ClusterAnswer;
+  requester: string;
+  /** The requester's `Authorization` value, kept only so the poller can ask again. Secret. */
+  credential: string;
+}
+
+export interface RecordUpdate {
+  record: ClusterRecord;
+  /** Whether state or connection info changed: only then is the update published. */
+  changed: boolean;
+}
+
+export interface ClusterFilter {
+  titleId?: string;
+  state?: FulfillmentState;
+}
+
+export interface ClusterRegistry {
+  get(sessionId: string): Promise<ClusterRecord | null>;
+  list(filter: ClusterFilter): Promise<ClusterRecord[]>;
+  /** Records a `requestCluster` answer: creates the record, or adds the requester and applies the answer. */
+  recordRequest(input: RecordRequestInput): Promise<RecordUpdate>;
+  /** Applies a poll's answer; `null` when the session is no longer known. */
+  recordPoll(sessionId: string, answer: ClusterAnswer): Promise<RecordUpdate | null>;
+  /** The credential of the most recent requester, for polling. Never exposed through the API. */
+  pollCredential(sessionId: string): Promise<string | null>;
+  close(): Promise<void>;
+}
+
+/** Applies an answer to a record, returning the new record (records are treated as immutable values). */
+export function applyAnswer(record: ClusterRecord, answer: ClusterAnswer, now: Date): RecordUpdate {
+  const changed = answerChanges(record, answer);
+  return {
+    changed,
+    record: {
+      ...record,
+      ...answerFields(answer),
+      updatedAt: now.toISOString(),
+      pollCount: record.pollCount + 1,
+      version: changed ? record.version + 1 : record.version,
+    },
+  };
+}
+
+/** The record a first request creates. */
+export function newRecord(input: RecordRequestInput, now: Date): ClusterRecord {
+  return {
+    sessionId: input.sessionId,
+    titleId: input.titleId,
+    ...answerFields(input.answer),
+    requestedAt: now.toISOString(),
+    updatedAt: now.toISOString(),
+    watchStartedAt: now.toISOString(),
+    requesters: [input.requester],
+    pollCount: 1,
+    version: 1,
+  };
+}
+
+/** Adds a requester to the end of the list (most recent last), without duplicates. */
+export function withRequester(requesters: readonly string[], requester: string): string[] {
+  return [...requesters.filter((r) => r !== requester), requester];
+}
+
+export function matchesFilter(record: ClusterRecord, filter: ClusterFilter): boolean {
+  return (!filter.titleId || record.titleId === filter.titleId) && (!filter.state || record.state === filter.state);
+}

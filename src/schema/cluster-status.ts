@@ -1,0 +1,14 @@
+import { clusterStatusFromEvent, subscribeClusterStatus } from '../resolvers/cluster-status.js';
+import { builder } from './builder.js';
+import { ClusterStatusRef } from './cluster.js';
+
+builder.subscriptionField('clusterStatus', (t) =>
+  t.field({
+    type: ClusterStatusRef,
+    description:
+      'Follows one requested session: its current status at once, then every change, ending after FULFILLED or ABORTED. Ends with a WATCH_TIMEOUT error if the session stays queued past the gateway\'s watch time.',
+    args: { sessionId: t.arg.string({ required: true, description: 'The MPSD session path, in any accepted spelling.' }) },
+    subscribe: (_root, args, context) => subscribeClusterStatus(context, args.sessionId),
+    resolve: (event) => clusterStatusFromEvent(event),
+  }),
+);

@@ -1,0 +1,8 @@
+/** Assembles the schema: each import adds its fields to the builder. */
+import { builder } from './builder.js';
+import './cluster.js';
+import './request-cluster.js';
+import './clusters-query.js';
+import './cluster-status.js';
+
+export const schema = builder.toSchema();

@@ -1,0 +1,67 @@
+/**
+ * The gateway's configuration: read once from the environment, validated, and passed down as a typed
+ * object. Nothing else reads process.env. A bad value stops the start with a message naming the variable.
+ */
+import { z } from 'zod';
+import { parseXblAuthorization } from '../gsms/xbl-authorization.js';
+
+const int = (fallback: number, min = 0, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max).default(fallback);
+
+const schema = z.object({
+  PORT: int(4000, 0, 65535),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  GSMS_BASE_URL: z.string().url().optional(),
+  GSMS_AUTHORIZATION: z
+    .string()
+    .optional()
+    // The value is a secret: the message must not repeat it.
+    .refine((value) => value === undefined || parseXblAuthorization(value) !== null, 'must be `XBL3.0 x=<userhash>;<token>`'),
+  GSMS_WATCH_TIMEOUT_MS: int(600_000, 1),
+  GSMS_CONNECT_TIMEOUT_MS: int(5_000, 1),
+  GSMS_REQUEST_TIMEOUT_MS: int(10_000, 1),
+  GSMS_RETRY_MAX_ATTEMPTS: int(10, 1, 50),
+  GSMS_RETRY_MAX_TOTAL_MS: int(30_000, 1),
+  GSMS_RECORD_RETENTION_MS: int(3_600_000, 1_000),
+});
+
+export interface GatewayConfig {
+  port: number;
+  host: string;
+  logLevel: z.infer<typeof schema>['LOG_LEVEL'];
+  /** Upstream base URL; unset means "start the embedded emulator". */
+  gsmsBaseUrl: string | undefined;
+  /** Credential used when a request brings none. Secret. */
+  defaultAuthorization: string | undefined;
+  watchTimeoutMs: number;
+  gsms: { connectTimeoutMs: number; requestTimeoutMs: number; maxAttempts: number; maxTotalMs: number };
+  recordRetentionMs: number;
+}
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+export function loadConfig(env: Record<string, string | undefined>): GatewayConfig {
+  const parsed = schema.safeParse(Object.fromEntries(Object.entries(env).filter(([, v]) => v !== '')));
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `  ${issue.path.join('.')}: ${issue.message}`).join('\n');
+    throw new ConfigError(`Invalid configuration:\n${problems}`);
+  }
+  const e = parsed.data;
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    logLevel: e.LOG_LEVEL,
+    gsmsBaseUrl: e.GSMS_BASE_URL,
+    defaultAuthorization: e.GSMS_AUTHORIZATION,
+    watchTimeoutMs: e.GSMS_WATCH_TIMEOUT_MS,
+    gsms: {
+      connectTimeoutMs: e.GSMS_CONNECT_TIMEOUT_MS,
+      requestTimeoutMs: e.GSMS_REQUEST_TIMEOUT_MS,
+      maxAttempts: e.GSMS_RETRY_MAX_ATTEMPTS,
+      maxTotalMs: e.GSMS_RETRY_MAX_TOTAL_MS,
+    },
+    recordRetentionMs: e.GSMS_RECORD_RETENTION_MS,
+  };
+}
