@@ -3,6 +3,7 @@
  * object. Nothing else reads process.env. A bad value stops the start with a message naming the variable.
  */
 import { z } from 'zod';
+import { EmulatorConfigError, emulatorOptionsFromEnv, type EmulatorEnvConfig } from '../gsms/emulator/options.js';
 import { parseXblAuthorization } from '../gsms/xbl-authorization.js';
 
 const int = (fallback: number, min = 0, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max).default(fallback);
@@ -36,6 +37,8 @@ export interface GatewayConfig {
   watchTimeoutMs: number;
   gsms: { connectTimeoutMs: number; requestTimeoutMs: number; maxAttempts: number; maxTotalMs: number };
   recordRetentionMs: number;
+  /** The embedded emulator's settings (GSMS_EMULATOR_*), used when gsmsBaseUrl is unset; port 0 unless set. */
+  embeddedEmulator: EmulatorEnvConfig;
 }
 
 export class ConfigError extends Error {
@@ -49,6 +52,12 @@ export function loadConfig(env: Record<string, string | undefined>): GatewayConf
     throw new ConfigError(`Invalid configuration:\n${problems}`);
   }
   const e = parsed.data;
+  let embeddedEmulator: EmulatorEnvConfig;
+  try {
+    embeddedEmulator = emulatorOptionsFromEnv(env, { defaultPort: 0 });
+  } catch (error) {
+    throw error instanceof EmulatorConfigError ? new ConfigError(error.message) : error;
+  }
   return {
     port: e.PORT,
     host: e.HOST,
@@ -63,5 +72,6 @@ export function loadConfig(env: Record<string, string | undefined>): GatewayConf
       maxTotalMs: e.GSMS_RETRY_MAX_TOTAL_MS,
     },
     recordRetentionMs: e.GSMS_RECORD_RETENTION_MS,
+    embeddedEmulator,
   };
 }

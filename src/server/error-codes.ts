@@ -22,7 +22,7 @@ export function withErrorCode<T>(error: T): T {
 export function useErrorCodes(): Plugin {
   return {
     onExecutionResult({ result }) {
-      if (!('errors' in result) || !result.errors) return;
+      if (!result || !("errors" in result) || !result.errors) return;
       result.errors.forEach(withErrorCode);
     },
     onResultProcess({ result }) {

@@ -2,7 +2,6 @@
  * `npm start`: the gateway. With no GSMS_BASE_URL it starts the embedded GSMS emulator on loopback and
  * talks to it over real HTTP, so a fresh clone runs with no Xbox Live access.
  */
-import { emulatorOptionsFromEnv } from '../gsms/emulator/options.js';
 import { startEmulator, type RunningEmulator } from '../gsms/emulator/server.js';
 import { buildApp } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
@@ -15,9 +14,9 @@ async function main(): Promise<void> {
   let emulator: RunningEmulator | undefined;
   let gsmsBaseUrl = config.gsmsBaseUrl;
   if (!gsmsBaseUrl) {
-    const { options, port } = emulatorOptionsFromEnv(process.env);
+    const { options, port } = config.embeddedEmulator;
     // Embedded: loopback, and a free port unless one is set, so several gateways can run side by side.
-    emulator = await startEmulator(options, { port: process.env.GSMS_EMULATOR_PORT ? port : 0, host: '127.0.0.1' });
+    emulator = await startEmulator(options, { port, host: '127.0.0.1' });
     gsmsBaseUrl = emulator.url;
     logger.info({ url: emulator.url, ...options }, 'embedded GSMS emulator started (set GSMS_BASE_URL to use a real GSMS)');
   }
