@@ -23,6 +23,11 @@ export interface ClusterPollerOptions {
   timing?: Partial<PollTiming>;
   random?: () => number;
   now?: () => number;
+  /** Hooks for metrics: called once per upstream poll. */
+  observer?: {
+    /** `lagMs`: how long after the advised time the poll went out. `ok`: whether GSMS answered. */
+    onPoll?(info: { sessionId: string; lagMs: number; ok: boolean; changed: boolean }): void;
+  };
 }
 
 export class ClusterPoller {
@@ -88,7 +93,9 @@ export class ClusterPoller {
         pubsub.publish('cluster:status', sessionId, { type: 'watch-ended', code: 'WATCH_TIMEOUT', message });
         return;
       }
+      const dueAt = now + delay;
       if (!(await this.#wait(delay, signal))) return;
+      const lagMs = Math.max(0, this.#now() - dueAt);
 
       const credential = await registry.pollCredential(sessionId);
       if (!credential) return;
@@ -103,9 +110,11 @@ export class ClusterPoller {
         consecutiveErrors = 0;
         const update = await registry.recordPoll(sessionId, answer);
         if (update?.changed) publishChange(pubsub, update.record);
+        this.options.observer?.onPoll?.({ sessionId, lagMs, ok: true, changed: update?.changed ?? false });
       } catch (error) {
         if (signal.aborted) return;
         consecutiveErrors += 1;
+        this.options.observer?.onPoll?.({ sessionId, lagMs, ok: false, changed: false });
         const details = error instanceof GsmsError ? { code: error.code, status: error.status, correlationId: error.correlationId } : { err: error };
         logger.warn({ sessionId, consecutiveErrors, ...details }, 'poll failed; backing off');
       }

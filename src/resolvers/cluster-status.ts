@@ -7,7 +7,8 @@ import { isTerminal, type ClusterRecord } from '../clusters/cluster-record.js';
 import type { ClusterEvent } from '../clusters/pubsub.js';
 import { requireCredential, sessionKeyArg } from './arguments.js';
 import type { GatewayContext } from './context.js';
-import { gatewayError } from './errors.js';
+import { canSee } from './access.js';
+import { gatewayError, notFound } from './errors.js';
 
 export async function subscribeClusterStatus(context: GatewayContext, sessionIdArg: string): Promise<AsyncIterable<ClusterEvent>> {
   requireCredential(context);
@@ -19,9 +20,9 @@ export async function subscribeClusterStatus(context: GatewayContext, sessionIdA
   const changes = pubsub.subscribe('cluster:status', sessionId)[Symbol.asyncIterator]();
   const firstChange = changes.next();
   const record = await registry.get(sessionId);
-  if (!record) {
+  if (!record || !canSee(context, record)) {
     await changes.return?.();
-    throw gatewayError('NOT_FOUND', 'This gateway has not requested a cluster for that session.', { sessionId });
+    throw notFound(sessionId);
   }
   poller.watch(record);
   return followChanges(record, changes, firstChange);

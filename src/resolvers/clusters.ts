@@ -1,15 +1,16 @@
 /** `cluster` and `clusters`: what the gateway knows about requested sessions, from its registry only. */
 import type { ClusterRecord } from '../clusters/cluster-record.js';
 import type { FulfillmentState } from '../gsms/wire.js';
+import { canSee } from './access.js';
 import { requireCredential, sessionKeyArg, titleIdArg } from './arguments.js';
 import type { GatewayContext } from './context.js';
-import { gatewayError } from './errors.js';
+import { notFound } from './errors.js';
 
 export async function findCluster(context: GatewayContext, sessionIdArg: string): Promise<ClusterRecord> {
   requireCredential(context);
   const sessionId = sessionKeyArg(sessionIdArg);
   const record = await context.services.registry.get(sessionId);
-  if (!record) throw gatewayError('NOT_FOUND', 'This gateway has not requested a cluster for that session.', { sessionId });
+  if (!record || !canSee(context, record)) throw notFound(sessionId);
   return record;
 }
 
@@ -20,5 +21,5 @@ export async function listClusters(
   requireCredential(context);
   const titleId = args.titleId == null ? undefined : titleIdArg(args.titleId);
   const records = await context.services.registry.list({ titleId, state: args.state ?? undefined });
-  return records.sort((a, b) => a.requestedAt.localeCompare(b.requestedAt));
+  return records.filter((record) => canSee(context, record)).sort((a, b) => a.requestedAt.localeCompare(b.requestedAt));
 }

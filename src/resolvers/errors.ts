@@ -37,3 +37,7 @@ export function fromGsmsError(error: GsmsError): GraphQLError {
 export function rethrowUpstream(error: unknown): never {
   throw error instanceof GsmsError ? fromGsmsError(error) : error;
 }
+
+export function notFound(sessionId: string): GraphQLError {
+  return gatewayError('NOT_FOUND', 'This gateway has not requested a cluster for that session.', { sessionId });
+}

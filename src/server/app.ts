@@ -16,6 +16,7 @@ import type { GatewayConfig } from './config.js';
 import { credentialFrom, type CredentialSources } from './credentials.js';
 import { useErrorCodes, withErrorCode } from './error-codes.js';
 import { graphiqlOptions, renderGraphiQL } from './graphiql.js';
+import { readinessResponse } from './readiness.js';
 import { createServices, type RunningServices } from './services.js';
 
 export interface GatewayApp {
@@ -40,7 +41,7 @@ export function buildApp(config: GatewayConfig, gsmsBaseUrl: string, logger: Log
     graphiql: graphiqlOptions,
     renderGraphiQL,
     logging: logger.child({ component: 'yoga' }),
-    plugins: [useErrorCodes(), useReadinessCheck({ endpoint: '/ready', check: () => true })],
+    plugins: [useErrorCodes(), useReadinessCheck({ endpoint: '/ready', check: () => readinessResponse(services.readinessChecks) })],
   });
 
   const server = createServer(yoga);

@@ -6,9 +6,12 @@ import { createClusterPubSub } from '../clusters/pubsub.js';
 import { createGsmsClient, type GsmsClient } from '../gsms/client.js';
 import type { GatewayServices } from '../resolvers/context.js';
 import type { GatewayConfig } from './config.js';
+import type { ReadinessCheck } from './readiness.js';
 
 export interface RunningServices extends GatewayServices {
   gsms: GsmsClient;
+  /** What `GET /ready` checks; each dependency adds its own. */
+  readinessChecks: ReadinessCheck[];
   close(): Promise<void>;
 }
 
@@ -36,6 +39,7 @@ export function createServices(config: GatewayConfig, gsmsBaseUrl: string, logge
     pubsub,
     poller,
     logger,
+    readinessChecks: [],
     async close() {
       await poller.stop();
       await gsms.close();

@@ -1,0 +1,112 @@
+/**
+ * One GSMS call seen attempt by attempt. undici's retry interceptor re-dispatches each try through the
+ * interceptors composed below it, so a small interceptor there sees every attempt: its status, timing and
+ * correlation id. The call's `CallTrace` travels with the request as undici's `opaque`, which the retry
+ * handler carries over to every re-dispatch and hands to the retry callback.
+ */
+import type { Dispatcher } from 'undici';
+import { RETRYABLE_STATUSES } from './errors.js';
+
+export interface AttemptInfo {
+  status: number | null;
+  attempt: number;
+  durationMs: number;
+  correlationId: string | null;
+  errorCode?: string;
+}
+
+/** The state of one `requestCluster` call across its attempts. */
+export class CallTrace {
+  readonly startedAt = performance.now();
+  /** Attempts dispatched so far. */
+  attempts = 0;
+  /** `X-XblCorrelationId` of the latest answer that had one. */
+  lastCorrelationId: string | null = null;
+  /**
+   * Set once an answer went to the caller (undici forwards every status it does not retry): an error in its
+   * body must not start another try, which undici would otherwise attempt as a `Range` resume.
+   */
+  delivered = false;
+
+  constructor(
+    readonly titleId: string,
+    /** Aborts the call: the caller's signal or the total-time deadline. */
+    readonly signal: AbortSignal,
+  ) {}
+
+  get elapsedMs(): number {
+    return performance.now() - this.startedAt;
+  }
+}
+
+/** The trace a request carries, if any. */
+export function traceOf(opts: object): CallTrace | undefined {
+  const { opaque } = opts as { opaque?: unknown };
+  return opaque instanceof CallTrace ? opaque : undefined;
+}
+
+export function headerValue(value: string | string[] | undefined): string | null {
+  const first = Array.isArray(value) ? value[0] : value;
+  return first === undefined || first === '' ? null : first;
+}
+
+/** An interceptor that reports each attempt of a traced request once, when its answer starts or it fails. */
+export function traceAttempts(report: (trace: CallTrace, info: AttemptInfo) => void): Dispatcher.DispatcherComposeInterceptor {
+  return (dispatch) => (opts, handler) => {
+    const trace = traceOf(opts);
+    return dispatch(opts, trace ? new AttemptHandler(trace, handler, report) : handler);
+  };
+}
+
+type Handler = Required<Dispatcher.DispatchHandler>;
+
+class AttemptHandler implements Dispatcher.DispatchHandler {
+  readonly #attempt: number;
+  readonly #startedAt = performance.now();
+  #reported = false;
+
+  constructor(
+    private readonly trace: CallTrace,
+    private readonly handler: Dispatcher.DispatchHandler,
+    private readonly report: (trace: CallTrace, info: AttemptInfo) => void,
+  ) {
+    this.#attempt = ++trace.attempts;
+  }
+
+  #once(info: Omit<AttemptInfo, 'attempt' | 'durationMs'>): void {
+    if (this.#reported) return;
+    this.#reported = true;
+    this.report(this.trace, { ...info, attempt: this.#attempt, durationMs: Math.round(performance.now() - this.#startedAt) });
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController, context: unknown): void {
+    this.handler.onRequestStart?.(controller, context);
+  }
+
+  onRequestUpgrade(...args: Parameters<Handler['onRequestUpgrade']>): void {
+    this.handler.onRequestUpgrade?.(...args);
+  }
+
+  onResponseStart(...[controller, statusCode, headers, statusMessage]: Parameters<Handler['onResponseStart']>): void {
+    if (statusCode >= 200) {
+      const correlationId = headerValue(headers['x-xblcorrelationid']);
+      if (correlationId !== null) this.trace.lastCorrelationId = correlationId;
+      if (!RETRYABLE_STATUSES.includes(statusCode)) this.trace.delivered = true;
+      this.#once({ status: statusCode, correlationId });
+    }
+    this.handler.onResponseStart?.(controller, statusCode, headers, statusMessage);
+  }
+
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    this.handler.onResponseData?.(controller, chunk);
+  }
+
+  onResponseEnd(...[controller, trailers]: Parameters<Handler['onResponseEnd']>): void {
+    this.handler.onResponseEnd?.(controller, trailers);
+  }
+
+  onResponseError(controller: Dispatcher.DispatchController, error: Error): void {
+    this.#once({ status: null, correlationId: null, errorCode: (error as { code?: string }).code ?? error.name });
+    this.handler.onResponseError?.(controller, error);
+  }
+}

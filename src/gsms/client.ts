@@ -1,0 +1,236 @@
+/**
+ * The GSMS client: `POST {base}/titles/{titleId}/clusters` over an undici keep-alive pool, retried by
+ * undici's retry interceptor, answered as a typed `ClusterAnswer` or a `GsmsError` (never anything else).
+ *
+ * The dispatcher chain, outermost first: retry interceptor (re-dispatches and replays the string body; our
+ * `retry` callback only decides whether and when, see retry-policy.ts) → attempt tracing (logs and
+ * observer hooks, once per HTTP attempt) → the pool, or an injected dispatcher such as a `MockAgent`.
+ *
+ * The `Authorization` value is a secret: it is sent and nothing else. No log line, error message or
+ * observer call includes it, nor the request options that hold it.
+ */
+import { Pool, interceptors, errors, type Dispatcher, type RetryHandler } from 'undici';
+import packageJson from '../../package.json' with { type: 'json' };
+import { CallTrace, headerValue, traceAttempts, traceOf, type AttemptInfo } from './attempt-trace.js';
+import { GsmsError, RETRYABLE_STATUSES, codeForStatus } from './errors.js';
+import { RETRYABLE_ERROR_CODES, decideRetry, resolveRetryPolicy, type RetryPolicy } from './retry-policy.js';
+import { parseClusterAnswer, type ClusterAnswer } from './wire.js';
+
+export interface ClusterRequest {
+  /** Decimal uint32, already validated and normalised by the caller. */
+  titleId: string;
+  /** Canonical session path, already validated by the caller. */
+  sessionId: string;
+  abortIfQueued: boolean;
+  /** The caller's `XBL3.0 x=…;…` header value, forwarded as is. Secret: never logged or echoed. */
+  authorization: string;
+  signal?: AbortSignal;
+}
+
+export interface GsmsClientOptions {
+  /** e.g. `https://gameserverms.xboxlive.com` or `http://127.0.0.1:4100`; may carry a path prefix. */
+  baseUrl: string;
+  /** Default `gsms-graphql/<package version>`. */
+  userAgent?: string;
+  /** Keep-alive pool size, default 64. */
+  connections?: number;
+  /** Default 5000. */
+  connectTimeoutMs?: number;
+  /** Default 10000. */
+  headersTimeoutMs?: number;
+  /** Default 10000. */
+  bodyTimeoutMs?: number;
+  /** Defaults in retry-policy.ts: 10 attempts (the first included), 30000 ms in all, waits of 100 ms to 5000 ms. */
+  retry?: Partial<RetryPolicy>;
+  /** Injected for unit tests (a `MockAgent`); the interceptors are composed on top of it and `close()` leaves it open. */
+  dispatcher?: Dispatcher;
+  /** pino-compatible. */
+  logger?: { debug(obj: object, msg: string): void; warn(obj: object, msg: string): void };
+  /** Metrics hooks: `onAttempt` once per HTTP attempt, `onRetry` once per retry scheduled. */
+  observer?: {
+    onAttempt?(info: AttemptInfo): void;
+    onRetry?(info: { attempt: number; delayMs: number; reason: string }): void;
+  };
+}
+
+export interface GsmsClient {
+  /** Asks GSMS for a cluster for one session. Throws `GsmsError` only. */
+  requestCluster(request: ClusterRequest): Promise<ClusterAnswer>;
+  /** Closes the connection pool (not an injected dispatcher). */
+  close(): Promise<void>;
+}
+
+const CORRELATION_HEADER = 'x-xblcorrelationid';
+
+export function createGsmsClient(options: GsmsClientOptions): GsmsClient {
+  const base = new URL(options.baseUrl);
+  if (base.protocol !== 'http:' && base.protocol !== 'https:') throw new TypeError('GSMS base URL must be http or https');
+  const origin = base.origin;
+  const pathPrefix = base.pathname.replace(/\/+$/, '');
+  const policy = resolveRetryPolicy(options.retry);
+  const userAgent = options.userAgent ?? `gsms-graphql/${packageJson.version}`;
+  const { logger, observer } = options;
+
+  const pool = options.dispatcher
+    ? null
+    : new Pool(origin, {
+        connections: options.connections ?? 64,
+        connect: { timeout: options.connectTimeoutMs ?? 5_000 },
+        headersTimeout: options.headersTimeoutMs ?? 10_000,
+        bodyTimeout: options.bodyTimeoutMs ?? 10_000,
+      });
+
+  const reportAttempt = (trace: CallTrace, info: AttemptInfo): void => {
+    logger?.debug({ titleId: trace.titleId, ...info }, 'GSMS attempt');
+    observer?.onAttempt?.(info);
+  };
+
+  const retry: RetryHandler.RetryCallback = (error, { state, opts }, callback) => {
+    const trace = traceOf(opts);
+    if (!trace || trace.delivered) return callback(error);
+    const failure = error as Error & { statusCode?: unknown; code?: unknown; headers?: Record<string, string | string[] | undefined> };
+    const decision = decideRetry(
+      {
+        statusCode: typeof failure.statusCode === 'number' ? failure.statusCode : undefined,
+        code: typeof failure.code === 'string' ? failure.code : undefined,
+        headers: failure.headers,
+      },
+      { failedAttempts: Math.max(trace.attempts, state.counter), elapsedMs: trace.elapsedMs, method: opts.method },
+      policy,
+    );
+    if (!decision.retry) return callback(error);
+    const attempt = trace.attempts;
+    observer?.onRetry?.({ attempt, delayMs: decision.delayMs, reason: decision.reason });
+    logger?.warn(
+      { titleId: trace.titleId, attempt, delayMs: decision.delayMs, reason: decision.reason, correlationId: trace.lastCorrelationId },
+      'GSMS attempt failed; retrying',
+    );
+    waitThenRetry(decision.delayMs, trace.signal, callback);
+  };
+
+  const dispatcher = (options.dispatcher ?? pool!).compose(
+    traceAttempts(reportAttempt),
+    interceptors.retry({
+      methods: ['POST'],
+      statusCodes: [...RETRYABLE_STATUSES],
+      errorCodes: [...RETRYABLE_ERROR_CODES],
+      // Informational: our `retry` replaces undici's default strategy, which is what reads these.
+      maxRetries: policy.maxAttempts - 1,
+      minTimeout: policy.minDelayMs,
+      maxTimeout: policy.maxDelayMs,
+      // true: a retryable status never reaches us; undici drains its body (keeping the socket) and, after
+      // the last try, rejects with a RequestRetryError that still has the status and headers.
+      throwOnError: true,
+      retry,
+    }),
+  );
+
+  async function requestCluster(request: ClusterRequest): Promise<ClusterAnswer> {
+    // The total-time bound also cuts an attempt in flight, so a caller never waits much past maxTotalMs.
+    const controller = new AbortController();
+    const deadline = setTimeout(() => controller.abort(new Error('GSMS deadline')), policy.maxTotalMs);
+    const onCallerAbort = () => controller.abort(request.signal?.reason);
+    if (request.signal?.aborted) onCallerAbort();
+    else request.signal?.addEventListener('abort', onCallerAbort, { once: true });
+    const trace = new CallTrace(request.titleId, controller.signal);
+    try {
+      const answer = await send(request, trace);
+      logger?.debug(
+        { titleId: request.titleId, state: answer.state, attempts: trace.attempts, durationMs: Math.round(trace.elapsedMs), correlationId: answer.correlationId },
+        'GSMS answered',
+      );
+      return answer;
+    } catch (error) {
+      const failure = toGsmsError(error, trace, request.signal?.aborted === true);
+      const log = failure.code === 'UPSTREAM_UNAVAILABLE' || failure.code === 'UPSTREAM_ERROR' ? logger?.warn : logger?.debug;
+      log?.call(
+        logger,
+        { titleId: request.titleId, code: failure.code, status: failure.status, correlationId: failure.correlationId, attempts: trace.attempts, durationMs: Math.round(trace.elapsedMs) },
+        'GSMS call failed',
+      );
+      throw failure;
+    } finally {
+      clearTimeout(deadline);
+      request.signal?.removeEventListener('abort', onCallerAbort);
+    }
+  }
+
+  async function send(request: ClusterRequest, trace: CallTrace): Promise<ClusterAnswer> {
+    trace.signal.throwIfAborted();
+    const response = await dispatcher.request({
+      origin,
+      method: 'POST',
+      path: `${pathPrefix}/titles/${encodeURIComponent(request.titleId)}/clusters`,
+      // Host and Content-Length come from undici (the origin, and the string body's length).
+      headers: {
+        'User-Agent': userAgent,
+        'Content-Type': 'application/json',
+        'x-xbl-contract-version': '1',
+        Authorization: request.authorization,
+      },
+      // As XSAPI does: a JSON boolean, and no member at all when false.
+      body: JSON.stringify(request.abortIfQueued ? { sessionId: request.sessionId, abortIfQueued: true } : { sessionId: request.sessionId }),
+      signal: trace.signal,
+      opaque: trace,
+    });
+    const { statusCode: status } = response;
+    const correlationId = headerValue(response.headers[CORRELATION_HEADER]);
+    if (status < 200 || status >= 300) {
+      await response.body.dump().catch(() => undefined);
+      throw new GsmsError(codeForStatus(status), `GSMS answered ${status} to a cluster request for title ${request.titleId}`, {
+        status,
+        correlationId: correlationId ?? undefined,
+      });
+    }
+    const text = await response.body.text();
+    if (text.trim() === '') throw new GsmsError('UPSTREAM_ERROR', `GSMS answered ${status} with an empty body`, { status, correlationId: correlationId ?? undefined });
+    try {
+      return parseClusterAnswer(text, correlationId);
+    } catch (error) {
+      if (!(error instanceof GsmsError)) throw error;
+      throw new GsmsError(error.code, error.message, { status, correlationId: error.correlationId, cause: error });
+    }
+  }
+
+  /** Maps whatever `send` threw to a GsmsError whose message carries only our own words, codes and statuses. */
+  function toGsmsError(error: unknown, trace: CallTrace, cancelledByCaller: boolean): GsmsError {
+    if (error instanceof GsmsError) return error;
+    const attempts = `${trace.attempts} attempt${trace.attempts === 1 ? '' : 's'}`;
+    if (error instanceof errors.RequestRetryError) {
+      const correlationId = headerValue(error.headers[CORRELATION_HEADER]) ?? trace.lastCorrelationId ?? undefined;
+      return new GsmsError(codeForStatus(error.statusCode), `GSMS answered ${error.statusCode} after ${attempts}`, { status: error.statusCode, correlationId, cause: error });
+    }
+    const details = { correlationId: trace.lastCorrelationId ?? undefined, cause: error };
+    if (cancelledByCaller) return new GsmsError('UPSTREAM_UNAVAILABLE', `GSMS call cancelled by the caller after ${attempts}`, details);
+    if (trace.signal.aborted) return new GsmsError('UPSTREAM_UNAVAILABLE', `GSMS gave no usable answer within ${policy.maxTotalMs} ms (${attempts})`, details);
+    const code = (error as { code?: unknown } | null)?.code;
+    if (typeof code === 'string' && RETRYABLE_ERROR_CODES.includes(code)) {
+      return new GsmsError('UPSTREAM_UNAVAILABLE', `GSMS could not be reached (${code}) after ${attempts}`, details);
+    }
+    return new GsmsError('UPSTREAM_ERROR', `GSMS call failed (${typeof code === 'string' ? code : 'unexpected error'})`, details);
+  }
+
+  let closing: Promise<void> | undefined;
+  return {
+    requestCluster,
+    close: () => (closing ??= pool ? pool.close() : Promise.resolve()),
+  };
+}
+
+/** Waits before letting undici retry; an abort ends the wait and the call at once. */
+function waitThenRetry(delayMs: number, signal: AbortSignal, callback: RetryHandler.OnRetryCallback): void {
+  if (signal.aborted) return callback(abortReason(signal));
+  const onAbort = () => {
+    clearTimeout(timer);
+    callback(abortReason(signal));
+  };
+  const timer = setTimeout(() => {
+    signal.removeEventListener('abort', onAbort);
+    callback(null);
+  }, delayMs);
+  signal.addEventListener('abort', onAbort, { once: true });
+}
+
+function abortReason(signal: AbortSignal): Error {
+  return signal.reason instanceof Error ? signal.reason : new Error('aborted');
+}
