@@ -24,6 +24,7 @@ const schema = z.object({
   GSMS_RETRY_MAX_ATTEMPTS: int(10, 1, 50),
   GSMS_RETRY_MAX_TOTAL_MS: int(30_000, 1),
   GSMS_RECORD_RETENTION_MS: int(3_600_000, 1_000),
+  GSMS_POLL_MAX_BACKOFF_MS: int(30_000, 100),
 });
 
 export interface GatewayConfig {
@@ -37,6 +38,8 @@ export interface GatewayConfig {
   watchTimeoutMs: number;
   gsms: { connectTimeoutMs: number; requestTimeoutMs: number; maxAttempts: number; maxTotalMs: number };
   recordRetentionMs: number;
+  /** Ceiling of the poller's back-off after upstream errors: bounds how long a poller takes to notice GSMS is back. */
+  pollMaxBackoffMs: number;
   /** The embedded emulator's settings (GSMS_EMULATOR_*), used when gsmsBaseUrl is unset; port 0 unless set. */
   embeddedEmulator: EmulatorEnvConfig;
 }
@@ -72,6 +75,7 @@ export function loadConfig(env: Record<string, string | undefined>): GatewayConf
       maxTotalMs: e.GSMS_RETRY_MAX_TOTAL_MS,
     },
     recordRetentionMs: e.GSMS_RECORD_RETENTION_MS,
+    pollMaxBackoffMs: e.GSMS_POLL_MAX_BACKOFF_MS,
     embeddedEmulator,
   };
 }
