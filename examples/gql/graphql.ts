@@ -107,8 +107,16 @@ export type QueryClustersArgs = {
 /** Follow sessions as GSMS serves them, instead of polling. */
 export type Subscription = {
   __typename?: 'Subscription';
+  /** Every change to any session you may see (operators: all sessions; players: their own), as it happens, until you unsubscribe. Sends no current state first: load that with the `clusters` query, and keep the newest of each session by `updatedAt`. */
+  clusterEvents: ClusterStatus;
   /** Follows one requested session: its current status at once, then every change, ending after FULFILLED or ABORTED. Ends with a WATCH_TIMEOUT error if the session stays queued past the gateway's watch time. */
   clusterStatus: ClusterStatus;
+};
+
+
+/** Follow sessions as GSMS serves them, instead of polling. */
+export type SubscriptionClusterEventsArgs = {
+  titleId?: InputMaybe<Scalars['ID']['input']>;
 };
 
 

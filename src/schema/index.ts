@@ -4,5 +4,6 @@ import './cluster.js';
 import './request-cluster.js';
 import './clusters-query.js';
 import './cluster-status.js';
+import './cluster-events.js';
 
 export const schema = builder.toSchema();

@@ -17,6 +17,9 @@ import { credentialFrom, type CredentialSources } from './credentials.js';
 import { useErrorCodes, withErrorCode } from './error-codes.js';
 import { graphiqlOptions, renderGraphiQL } from './graphiql.js';
 import { readinessResponse } from './readiness.js';
+import { useDashboard } from './dashboard.js';
+import { useGatewayMetrics } from './metrics/metrics-plugin.js';
+import { countWebSocketConnections } from './metrics/websocket-connections.js';
 import { createServices, type RunningServices } from './services.js';
 
 export interface GatewayApp {
@@ -41,11 +44,17 @@ export function buildApp(config: GatewayConfig, gsmsBaseUrl: string, logger: Log
     graphiql: graphiqlOptions,
     renderGraphiQL,
     logging: logger.child({ component: 'yoga' }),
-    plugins: [useErrorCodes(), useReadinessCheck({ endpoint: '/ready', check: () => readinessResponse(services.readinessChecks) })],
+    plugins: [
+      useErrorCodes(),
+      useReadinessCheck({ endpoint: '/ready', check: () => readinessResponse(services.readinessChecks) }),
+      useGatewayMetrics(services.metrics),
+      useDashboard(logger.child({ component: 'dashboard' })),
+    ],
   });
 
   const server = createServer(yoga);
   const wsServer = new WebSocketServer({ server, path: yoga.graphqlEndpoint });
+  countWebSocketConnections(wsServer, services.metrics.webSocketConnections);
   const wsDisposable = useServer(
     {
       execute: (args) => (args.rootValue as { execute: (a: ExecutionArgs) => unknown }).execute(args) as never,

@@ -1,0 +1,130 @@
+/**
+ * The gateway's own Prometheus metrics (`gsms_*`), in a registry of its own rather than prom-client's
+ * global one, so several gateways in one process (tests, benchmarks) never collide.
+ *
+ * Counters and histograms move when something happens (an upstream attempt, a retry, a poll); gauges that
+ * describe state (pollers, sessions by state) are read when Prometheus scrapes, so they cannot drift.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { ClusterRegistry } from '../../clusters/registry.js';
+import type { GsmsClientOptions } from '../../gsms/client.js';
+import type { ClusterPollerOptions } from '../../clusters/poller.js';
+import type { FulfillmentState } from '../../gsms/wire.js';
+
+const STATES: readonly FulfillmentState[] = ['QUEUED', 'FULFILLED', 'ABORTED'];
+
+/** Upstream latency: GSMS answers in tens of milliseconds, a slow try runs into the request timeout (10 s). */
+const UPSTREAM_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+/** Poll lag: timers fire a few ms late on a healthy process; seconds of lag mean an overloaded one. */
+const LAG_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
+
+export interface GatewayMetrics {
+  readonly registry: Registry;
+  /** Passed to `createGsmsClient({ observer })`. */
+  readonly upstreamObserver: NonNullable<GsmsClientOptions['observer']>;
+  /** Passed to `new ClusterPoller({ observer })`. */
+  readonly pollObserver: NonNullable<ClusterPollerOptions['observer']>;
+  readonly openSubscriptions: Gauge;
+  readonly webSocketConnections: Gauge;
+  /** Where the scrape-time gauges read pollers and sessions; set once the services exist. */
+  observeState(source: StateSource): void;
+}
+
+export interface StateSource {
+  poller: { readonly activeCount: number };
+  registry: Pick<ClusterRegistry, 'list'>;
+}
+
+export function createGatewayMetrics(): GatewayMetrics {
+  const registry = new Registry();
+  const registers = [registry];
+  let stateSource: StateSource | undefined;
+  // process_* and nodejs_* (CPU, memory, event-loop lag, GC): what an operator checks first.
+  collectDefaultMetrics({ register: registry });
+
+  const upstreamRequests = new Counter({
+    name: 'gsms_upstream_requests_total',
+    help: 'HTTP attempts to GSMS, by answer status ("error" when there was no answer) and attempt number (1 = first try).',
+    labelNames: ['status', 'attempt'] as const,
+    registers,
+  });
+  const upstreamDuration = new Histogram({
+    name: 'gsms_upstream_request_duration_seconds',
+    help: 'Time from sending one attempt to GSMS until its answer started (or it failed), by status.',
+    labelNames: ['status'] as const,
+    buckets: UPSTREAM_BUCKETS,
+    registers,
+  });
+  const upstreamRetries = new Counter({
+    name: 'gsms_upstream_retries_total',
+    help: 'Retries scheduled after a failed attempt, by reason (a retryable status or a network error code).',
+    labelNames: ['reason'] as const,
+    registers,
+  });
+  const polls = new Counter({
+    name: 'gsms_polls_total',
+    help: 'Polls of queued sessions, by outcome: "changed" (state or server changed), "unchanged", or "error".',
+    labelNames: ['outcome'] as const,
+    registers,
+  });
+  const pollLag = new Histogram({
+    name: 'gsms_poll_lag_seconds',
+    help: 'How long after the advised poll time each poll went out (event-loop or scheduling delay).',
+    buckets: LAG_BUCKETS,
+    registers,
+  });
+  const openSubscriptions = new Gauge({
+    name: 'gsms_open_subscriptions',
+    help: 'GraphQL subscriptions streaming now, over SSE and graphql-ws.',
+    registers,
+  });
+  const webSocketConnections = new Gauge({
+    name: 'gsms_websocket_connections',
+    help: 'Open WebSocket connections (graphql-ws).',
+    registers,
+  });
+  new Gauge({
+    name: 'gsms_active_pollers',
+    help: 'Poll loops running in this instance (one per queued session it watches).',
+    registers,
+    collect() {
+      this.set(stateSource?.poller.activeCount ?? 0);
+    },
+  });
+  new Gauge({
+    name: 'gsms_sessions',
+    help: 'Sessions this gateway has requested and still remembers, by fulfillment state.',
+    labelNames: ['state'] as const,
+    registers,
+    async collect() {
+      const records = stateSource ? await stateSource.registry.list({}) : [];
+      // Every state, zeros included, so a dashboard shows 0 rather than "no data".
+      for (const state of STATES) this.set({ state }, records.filter((record) => record.state === state).length);
+    },
+  });
+
+  return {
+    registry,
+    openSubscriptions,
+    webSocketConnections,
+    upstreamObserver: {
+      onAttempt({ status, attempt, durationMs }) {
+        const statusLabel = status === null ? 'error' : String(status);
+        upstreamRequests.inc({ status: statusLabel, attempt: String(attempt) });
+        upstreamDuration.observe({ status: statusLabel }, durationMs / 1000);
+      },
+      onRetry({ reason }) {
+        upstreamRetries.inc({ reason });
+      },
+    },
+    pollObserver: {
+      onPoll({ lagMs, ok, changed }) {
+        polls.inc({ outcome: !ok ? 'error' : changed ? 'changed' : 'unchanged' });
+        pollLag.observe(lagMs / 1000);
+      },
+    },
+    observeState(source) {
+      stateSource = source;
+    },
+  };
+}

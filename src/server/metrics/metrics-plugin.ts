@@ -1,0 +1,40 @@
+/**
+ * The yoga side of metrics: `GET /metrics` and GraphQL operation metrics from `@graphql-yoga/plugin-prometheus`
+ * (its `graphql_envelop_*` / `graphql_yoga_*` names are kept, so the community Grafana dashboards for them
+ * work as is), written into the gateway's own registry, plus a count of open subscriptions.
+ */
+import { isAsyncIterable, type Plugin } from 'graphql-yoga';
+import { usePrometheus } from '@graphql-yoga/plugin-prometheus';
+import type { GatewayMetrics } from './gateway-metrics.js';
+
+export const METRICS_ENDPOINT = '/metrics';
+
+export function useGatewayMetrics(metrics: GatewayMetrics): Plugin {
+  return {
+    onPluginInit({ addPlugin }) {
+      addPlugin(
+        usePrometheus({
+          registry: metrics.registry,
+          endpoint: METRICS_ENDPOINT,
+          // The request URL would make one series per distinct query string: unbounded cardinality.
+          labels: { url: false },
+          metrics: {
+            // A summary repeats the duration histogram and cannot be aggregated across instances.
+            graphql_envelop_request_time_summary: false,
+          },
+        }),
+      );
+    },
+    // Both transports (SSE through yoga, graphql-ws through yoga.getEnveloped) pass here. The stream's end,
+    // by completion or by the client going away, is where envelop calls onEnd.
+    onSubscribe() {
+      return {
+        onSubscribeResult({ result }) {
+          if (!isAsyncIterable(result)) return;
+          metrics.openSubscriptions.inc();
+          return { onEnd: () => metrics.openSubscriptions.dec() };
+        },
+      };
+    },
+  };
+}
