@@ -82,7 +82,7 @@ export function createGsmsClient(options: GsmsClientOptions): GsmsClient {
 
   const reportAttempt = (trace: CallTrace, info: AttemptInfo): void => {
     logger?.debug({ titleId: trace.titleId, ...info }, 'GSMS attempt');
-    observer?.onAttempt?.(info);
+    notify(() => observer?.onAttempt?.(info));
   };
 
   const retry: RetryHandler.RetryCallback = (error, { state, opts }, callback) => {
@@ -100,7 +100,7 @@ export function createGsmsClient(options: GsmsClientOptions): GsmsClient {
     );
     if (!decision.retry) return callback(error);
     const attempt = trace.attempts;
-    observer?.onRetry?.({ attempt, delayMs: decision.delayMs, reason: decision.reason });
+    notify(() => observer?.onRetry?.({ attempt, delayMs: decision.delayMs, reason: decision.reason }));
     logger?.warn(
       { titleId: trace.titleId, attempt, delayMs: decision.delayMs, reason: decision.reason, correlationId: trace.lastCorrelationId },
       'GSMS attempt failed; retrying',
@@ -111,15 +111,17 @@ export function createGsmsClient(options: GsmsClientOptions): GsmsClient {
   const dispatcher = (options.dispatcher ?? pool!).compose(
     traceAttempts(reportAttempt),
     interceptors.retry({
-      methods: ['POST'],
+      // undici itself reads `statusCodes`: an answer with one of these goes to `retry`, any other to the caller.
       statusCodes: [...RETRYABLE_STATUSES],
+      // undici's defaults leave out POST and 408; `decideRetry` checks these lists again, since only
+      // undici's default strategy (replaced by `retry`) reads `methods`, `errorCodes` and the numbers below.
+      methods: ['POST'],
       errorCodes: [...RETRYABLE_ERROR_CODES],
-      // Informational: our `retry` replaces undici's default strategy, which is what reads these.
       maxRetries: policy.maxAttempts - 1,
       minTimeout: policy.minDelayMs,
       maxTimeout: policy.maxDelayMs,
-      // true: a retryable status never reaches us; undici drains its body (keeping the socket) and, after
-      // the last try, rejects with a RequestRetryError that still has the status and headers.
+      // A retryable answer never reaches us: undici reads and drops its body (the socket stays in the pool)
+      // and, once `retry` gives up, rejects with a RequestRetryError that keeps the status and headers.
       throwOnError: true,
       retry,
     }),
@@ -141,8 +143,10 @@ export function createGsmsClient(options: GsmsClientOptions): GsmsClient {
       );
       return answer;
     } catch (error) {
-      const failure = toGsmsError(error, trace, request.signal?.aborted === true);
-      const log = failure.code === 'UPSTREAM_UNAVAILABLE' || failure.code === 'UPSTREAM_ERROR' ? logger?.warn : logger?.debug;
+      const cancelled = request.signal?.aborted === true;
+      const failure = toGsmsError(error, trace, cancelled);
+      const upstreamFault = !cancelled && (failure.code === 'UPSTREAM_UNAVAILABLE' || failure.code === 'UPSTREAM_ERROR');
+      const log = upstreamFault ? logger?.warn : logger?.debug;
       log?.call(
         logger,
         { titleId: request.titleId, code: failure.code, status: failure.status, correlationId: failure.correlationId, attempts: trace.attempts, durationMs: Math.round(trace.elapsedMs) },
@@ -215,6 +219,15 @@ export function createGsmsClient(options: GsmsClientOptions): GsmsClient {
     requestCluster,
     close: () => (closing ??= pool ? pool.close() : Promise.resolve()),
   };
+}
+
+/** Runs a metrics hook; one that throws must not break the call (it runs inside undici's handlers). */
+function notify(hook: () => void): void {
+  try {
+    hook();
+  } catch {
+    // Ignored on purpose: metrics are best effort.
+  }
 }
 
 /** Waits before letting undici retry; an abort ends the wait and the call at once. */
