@@ -124,3 +124,21 @@ describe('queries', () => {
     expect(result.data?.clusters.every((c) => c.state === 'QUEUED' && c.titleId === TITLE)).toBe(true);
   });
 });
+
+describe('through a faulty upstream', () => {
+  it('40 of 40 requestCluster calls succeed at a 40% fault rate', async () => {
+    const faulty = await startTestGateway({ emulator: { capacity: 100, faultRate: 0.4 } });
+    try {
+      const results = await Promise.all(
+        Array.from({ length: 40 }, (_, i) => faulty.graphql(REQUEST, { titleId: TITLE, sessionId: sessionPath(`faulty-${i}`) })),
+      );
+      expect(results.filter((r) => r.errors)).toEqual([]);
+      expect(results.every((r) => r.data?.requestCluster === 'FULFILLED')).toBe(true);
+      const faults = faulty.emulator.requests.filter((r) => r.status !== 200).length;
+      console.log(`40 requestCluster calls at fault rate 0.4: ${faulty.emulator.requests.length} upstream posts, ${faults} faulted, 0 caller errors`);
+      expect(faults).toBeGreaterThan(0);
+    } finally {
+      await faulty.close();
+    }
+  });
+});
