@@ -74,6 +74,12 @@ export class MemoryClusterRegistry implements ClusterRegistry {
     return this.#entries.get(sessionId)?.credential ?? null;
   }
 
+  async watchedSince(sinceMs: number): Promise<string[]> {
+    return [...this.#entries.values()]
+      .filter(({ record }) => record.state === 'QUEUED' && Date.parse(record.watchStartedAt) >= sinceMs)
+      .map(({ record }) => record.sessionId);
+  }
+
   async close(): Promise<void> {
     clearInterval(this.#sweeper);
     this.#entries.clear();

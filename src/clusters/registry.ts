@@ -34,6 +34,11 @@ export interface ClusterRegistry {
   recordPoll(sessionId: string, answer: ClusterAnswer): Promise<RecordUpdate | null>;
   /** The credential of the most recent requester, for polling. Never exposed through the API. */
   pollCredential(sessionId: string): Promise<string | null>;
+  /**
+   * Queued sessions whose watch started at or after `sinceMs` (epoch ms): the ones some poller must be
+   * watching. Instances scan this to take over sessions whose poller died.
+   */
+  watchedSince(sinceMs: number): Promise<string[]>;
   close(): Promise<void>;
 }
 

@@ -21,6 +21,7 @@ import { useDashboard } from './dashboard.js';
 import { useGatewayMetrics } from './metrics/metrics-plugin.js';
 import { countWebSocketConnections } from './metrics/websocket-connections.js';
 import { createServices, type RunningServices } from './services.js';
+import { maskRegistryErrors } from './redis-errors.js';
 
 export interface GatewayApp {
   readonly services: RunningServices;
@@ -44,6 +45,7 @@ export function buildApp(config: GatewayConfig, gsmsBaseUrl: string, logger: Log
     graphiql: graphiqlOptions,
     renderGraphiQL,
     logging: logger.child({ component: 'yoga' }),
+    maskedErrors: { maskError: maskRegistryErrors },
     plugins: [
       useErrorCodes(),
       useReadinessCheck({ endpoint: '/ready', check: () => readinessResponse(services.readinessChecks) }),
@@ -90,7 +92,8 @@ export function buildApp(config: GatewayConfig, gsmsBaseUrl: string, logger: Log
   return {
     services,
     server,
-    start(port = config.port, host = config.host) {
+    async start(port = config.port, host = config.host) {
+      await services.whenReady();
       return new Promise((resolve, reject) => {
         server.once('error', reject);
         server.listen(port, host, () => {

@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { EmulatorConfigError, emulatorOptionsFromEnv, type EmulatorEnvConfig } from '../gsms/emulator/options.js';
 import { parseXblAuthorization } from '../gsms/xbl-authorization.js';
+import { parseCredentialKey } from '../clusters/credential-cipher.js';
 
 const int = (fallback: number, min = 0, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max).default(fallback);
 
@@ -25,6 +26,15 @@ const schema = z.object({
   GSMS_RETRY_MAX_TOTAL_MS: int(30_000, 1),
   GSMS_RECORD_RETENTION_MS: int(3_600_000, 1_000),
   GSMS_POLL_MAX_BACKOFF_MS: int(30_000, 100),
+  REDIS_URL: z.string().url().refine((url) => /^rediss?:\/\//.test(url), 'must be a redis:// or rediss:// URL').optional(),
+  REDIS_KEY_PREFIX: z.string().min(1).max(100).default('gsms:'),
+  REDIS_COMMAND_TIMEOUT_MS: int(2_000, 50, 60_000),
+  GSMS_POLL_LEASE_MS: int(5_000, 500, 300_000),
+  // The value is a secret: the message must not repeat it.
+  GSMS_CREDENTIAL_KEY: z
+    .string()
+    .optional()
+    .refine((value) => value === undefined || parseCredentialKey(value) !== null, 'must be 32 bytes, as 64 hex digits or base64'),
 });
 
 export interface GatewayConfig {
@@ -42,7 +52,21 @@ export interface GatewayConfig {
   pollMaxBackoffMs: number;
   /** The embedded emulator's settings (GSMS_EMULATOR_*), used when gsmsBaseUrl is unset; port 0 unless set. */
   embeddedEmulator: EmulatorEnvConfig;
+  /** Scale-out (REDIS_URL set): shared registry, pub/sub and poll leases in Redis; unset means in memory. */
+  redis: RedisConfig | undefined;
 }
+
+export interface RedisConfig {
+  url: string;
+  /** Prefix of every key and channel, so deployments can share one Redis. */
+  keyPrefix: string;
+  commandTimeoutMs: number;
+  /** How long a poll lease lasts without renewal (decisions.md: 5 s). */
+  pollLeaseMs: number;
+  /** AES-256-GCM key sealing the polling credential stored in Redis. Secret. */
+  credentialKey: Buffer;
+}
+
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -55,6 +79,12 @@ export function loadConfig(env: Record<string, string | undefined>): GatewayConf
     throw new ConfigError(`Invalid configuration:\n${problems}`);
   }
   const e = parsed.data;
+  if (e.REDIS_URL && !e.GSMS_CREDENTIAL_KEY) {
+    // Refuse rather than generate one: each instance would make its own, and none could read another's.
+    throw new ConfigError(
+      'Invalid configuration:\n  GSMS_CREDENTIAL_KEY: required when REDIS_URL is set (32 bytes as 64 hex digits or base64, the same on every instance; e.g. `openssl rand -hex 32`)',
+    );
+  }
   let embeddedEmulator: EmulatorEnvConfig;
   try {
     embeddedEmulator = emulatorOptionsFromEnv(env, { defaultPort: 0 });
@@ -77,5 +107,15 @@ export function loadConfig(env: Record<string, string | undefined>): GatewayConf
     recordRetentionMs: e.GSMS_RECORD_RETENTION_MS,
     pollMaxBackoffMs: e.GSMS_POLL_MAX_BACKOFF_MS,
     embeddedEmulator,
+    redis:
+      e.REDIS_URL && e.GSMS_CREDENTIAL_KEY
+        ? {
+            url: e.REDIS_URL,
+            keyPrefix: e.REDIS_KEY_PREFIX,
+            commandTimeoutMs: e.REDIS_COMMAND_TIMEOUT_MS,
+            pollLeaseMs: e.GSMS_POLL_LEASE_MS,
+            credentialKey: parseCredentialKey(e.GSMS_CREDENTIAL_KEY)!,
+          }
+        : undefined,
   };
 }

@@ -9,6 +9,7 @@ import type { GatewayConfig } from './config.js';
 import { createGatewayMetrics, type GatewayMetrics } from './metrics/gateway-metrics.js';
 import { upstreamReadinessCheck } from './metrics/upstream-readiness.js';
 import type { ReadinessCheck } from './readiness.js';
+import { createRedisClusterState, type RedisClusterState } from './redis-cluster-state.js';
 
 export interface RunningServices extends GatewayServices {
   gsms: GsmsClient;
@@ -16,6 +17,10 @@ export interface RunningServices extends GatewayServices {
   readinessChecks: ReadinessCheck[];
   /** Prometheus metrics of this instance (`GET /metrics`), in a registry of its own. */
   metrics: GatewayMetrics;
+  /** The shared state in Redis when REDIS_URL is set (its `redis` connection can hold other shared counters). */
+  shared: RedisClusterState | undefined;
+  /** Resolves when dependencies that need connecting are connected (or after a bounded wait; /ready tells). */
+  whenReady(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -30,14 +35,16 @@ export function createServices(config: GatewayConfig, gsmsBaseUrl: string, logge
     logger: logger.child({ component: 'gsms-client' }),
     observer: metrics.upstreamObserver,
   });
-  const registry = new MemoryClusterRegistry(config.recordRetentionMs);
-  const pubsub = createClusterPubSub();
+  const shared = config.redis ? createRedisClusterState(config.redis, config.recordRetentionMs, logger) : undefined;
+  const registry = shared?.registry ?? new MemoryClusterRegistry(config.recordRetentionMs);
+  const pubsub = shared?.pubsub ?? createClusterPubSub();
   const poller = new ClusterPoller({
     gsms,
     registry,
     pubsub,
     logger: logger.child({ component: 'poller' }),
     watchTimeoutMs: config.watchTimeoutMs,
+    leases: shared?.leases,
     observer: metrics.pollObserver,
     timing: { maxErrorBackoffMs: config.pollMaxBackoffMs },
   });
@@ -48,12 +55,19 @@ export function createServices(config: GatewayConfig, gsmsBaseUrl: string, logge
     pubsub,
     poller,
     logger,
-    readinessChecks: [upstreamReadinessCheck(gsmsBaseUrl)],
+    readinessChecks: [upstreamReadinessCheck(gsmsBaseUrl), ...(shared ? [shared.readinessCheck] : [])],
     metrics,
+    shared,
+    async whenReady() {
+      if (!shared) return;
+      if (await shared.whenConnected(10_000)) logger.info({ component: 'redis', instanceId: shared.instanceId }, 'shared state in Redis');
+      else logger.warn({ component: 'redis' }, 'Redis is not reachable yet; serving anyway, GET /ready answers 503 until it is');
+    },
     async close() {
       await poller.stop();
       await gsms.close();
       await registry.close();
+      await shared?.close();
     },
   };
 }
