@@ -6,12 +6,12 @@
 import { filter, pipe } from 'graphql-yoga';
 import type { ClusterRecord } from '../clusters/cluster-record.js';
 import { matchesFilter } from '../clusters/registry.js';
-import { canSee } from './access.js';
-import { requireCredential, titleIdArg } from './arguments.js';
+import { canSee, requireCaller } from './access.js';
+import { titleIdArg } from './arguments.js';
 import type { GatewayContext } from './context.js';
 
 export function subscribeClusterEvents(context: GatewayContext, titleIdArgument: string | null): AsyncIterable<ClusterRecord> {
-  requireCredential(context);
+  requireCaller(context);
   const titleId = titleIdArgument === null ? undefined : titleIdArg(titleIdArgument);
   return pipe(
     context.services.pubsub.subscribe('cluster:changes'),

@@ -5,13 +5,13 @@
 import { Repeater } from 'graphql-yoga';
 import { isTerminal, type ClusterRecord } from '../clusters/cluster-record.js';
 import type { ClusterEvent } from '../clusters/pubsub.js';
-import { requireCredential, sessionKeyArg } from './arguments.js';
+import { sessionKeyArg } from './arguments.js';
 import type { GatewayContext } from './context.js';
-import { canSee } from './access.js';
+import { canSee, requireCaller } from './access.js';
 import { gatewayError, notFound } from './errors.js';
 
 export async function subscribeClusterStatus(context: GatewayContext, sessionIdArg: string): Promise<AsyncIterable<ClusterEvent>> {
-  requireCredential(context);
+  requireCaller(context);
   const sessionId = sessionKeyArg(sessionIdArg);
   const { pubsub, registry, poller } = context.services;
 

@@ -17,8 +17,20 @@ export interface GatewayServices {
   logger: Logger;
 }
 
+/**
+ * Who is calling. A player is known by the user hash of their Xbox Live credential and sees the sessions
+ * they requested; an operator (a valid `x-api-key`) sees every session. Only the hash or the key's id is
+ * kept here, never a token, so a caller can be logged.
+ */
+export type Caller = { kind: 'player'; userHash: string } | { kind: 'operator'; keyId: string };
+
 export interface GatewayContext {
   services: GatewayServices;
-  /** The caller's Xbox Live credential, or null when the request brought none. */
+  /** Null when the request brought neither a credential nor an operator key. */
+  caller: Caller | null;
+  /**
+   * The Xbox Live credential to call GSMS with, or null. A player's own (or the configured default); an
+   * operator's only if they sent their own: an operator key never borrows anyone's token.
+   */
   credential: XblCredential | null;
 }

@@ -1,7 +1,8 @@
 /** `requestCluster`: ask GSMS for a cluster, record the answer, and watch the session while it is queued. */
 import { publishChange } from '../clusters/pubsub.js';
 import type { FulfillmentState } from '../gsms/wire.js';
-import { requireCredential, sessionKeyArg, titleIdArg } from './arguments.js';
+import { requireUpstreamCredential } from './access.js';
+import { sessionKeyArg, titleIdArg } from './arguments.js';
 import type { GatewayContext } from './context.js';
 import { rethrowUpstream } from './errors.js';
 
@@ -12,7 +13,7 @@ export interface RequestClusterArgs {
 }
 
 export async function requestCluster(context: GatewayContext, args: RequestClusterArgs): Promise<FulfillmentState> {
-  const credential = requireCredential(context);
+  const credential = requireUpstreamCredential(context);
   const titleId = titleIdArg(args.titleId);
   const sessionId = sessionKeyArg(args.sessionId);
   const { gsms, registry, pubsub, poller, logger } = context.services;

@@ -5,7 +5,7 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { ExecutionArgs } from 'graphql';
+import { GraphQLError, type ExecutionArgs } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { createYoga, useReadinessCheck, type YogaInitialContext } from 'graphql-yoga';
 import type { Logger } from 'pino';
@@ -13,7 +13,7 @@ import { WebSocketServer } from 'ws';
 import type { GatewayContext } from '../resolvers/context.js';
 import { schema } from '../schema/index.js';
 import type { GatewayConfig } from './config.js';
-import { credentialFrom, type CredentialSources } from './credentials.js';
+import type { CredentialSources } from './credentials.js';
 import { useErrorCodes, withErrorCode } from './error-codes.js';
 import { graphiqlOptions, renderGraphiQL } from './graphiql.js';
 import { readinessResponse } from './readiness.js';
@@ -21,6 +21,8 @@ import { useDashboard } from './dashboard.js';
 import { useGatewayMetrics } from './metrics/metrics-plugin.js';
 import { countWebSocketConnections } from './metrics/websocket-connections.js';
 import { createServices, type RunningServices } from './services.js';
+import { createGatewaySecurity } from './security/gateway-security.js';
+import { createRedisRateLimitStore } from './security/redis-rate-limit-store.js';
 import { maskRegistryErrors } from './redis-errors.js';
 
 export interface GatewayApp {
@@ -34,34 +36,50 @@ export interface GatewayApp {
 
 export function buildApp(config: GatewayConfig, gsmsBaseUrl: string, logger: Logger): GatewayApp {
   const services = createServices(config, gsmsBaseUrl, logger);
+  const security = createGatewaySecurity(config.security, {
+    defaultAuthorization: config.defaultAuthorization,
+    // Scaled out, rate-limit counters live in Redis so an identity's allowance holds across instances.
+    rateLimitStore: services.shared && config.redis ? createRedisRateLimitStore(services.shared.redis, config.redis.keyPrefix) : undefined,
+  });
 
   const yoga = createYoga<Record<string, unknown>, GatewayContext>({
     schema,
     graphqlEndpoint: '/graphql',
-    context: (initial: YogaInitialContext & CredentialSources) => ({
-      services,
-      credential: credentialFrom(initial, config.defaultAuthorization),
-    }),
-    graphiql: graphiqlOptions,
+    context: (initial: YogaInitialContext & CredentialSources) => ({ services, ...security.identify(initial) }),
+    graphiql: security.graphiql(graphiqlOptions),
     renderGraphiQL,
     logging: logger.child({ component: 'yoga' }),
     maskedErrors: { maskError: maskRegistryErrors },
     plugins: [
       useErrorCodes(),
+      ...security.plugins,
       useReadinessCheck({ endpoint: '/ready', check: () => readinessResponse(services.readinessChecks) }),
       useGatewayMetrics(services.metrics),
       useDashboard(logger.child({ component: 'dashboard' })),
     ],
   });
 
-  const server = createServer(yoga);
-  const wsServer = new WebSocketServer({ server, path: yoga.graphqlEndpoint });
+  const server = createServer(security.limitBody(yoga));
+  const wsServer = new WebSocketServer({ server, path: yoga.graphqlEndpoint, maxPayload: security.maxWsPayloadBytes });
   countWebSocketConnections(wsServer, services.metrics.webSocketConnections);
   const wsDisposable = useServer(
     {
-      execute: (args) => (args.rootValue as { execute: (a: ExecutionArgs) => unknown }).execute(args) as never,
+      // A GraphQLError thrown by a plugin while executing (the rate limit) is the operation's answer, not a reason to drop the socket.
+      execute: async (args) => {
+        try {
+          return (await (args.rootValue as { execute: (a: ExecutionArgs) => unknown }).execute(args)) as never;
+        } catch (error) {
+          if (error instanceof GraphQLError) return { errors: [error] };
+          throw error;
+        }
+      },
       subscribe: (args) => (args.rootValue as { subscribe: (a: ExecutionArgs) => unknown }).subscribe(args) as never,
+      connectionInitWaitTimeout: security.ws.connectionInitWaitTimeout,
+      onConnect: (ctx) => security.ws.onConnect(ctx),
+      onClose: (ctx) => security.ws.onClose(ctx),
       onSubscribe: async (ctx, _id, payload) => {
+        const overLimit = security.ws.checkSubscribe(ctx);
+        if (overLimit) return [overLimit];
         const { schema: enveloped, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
           ...ctx,
           req: ctx.extra.request,
@@ -76,17 +94,26 @@ export function buildApp(config: GatewayConfig, gsmsBaseUrl: string, logger: Log
         }
         const errors = validate(enveloped, document);
         if (errors.length > 0) return errors.map(withErrorCode);
+        let contextValue;
+        try {
+          contextValue = await contextFactory();
+        } catch (error) {
+          // A wrong operator key sent in the subscribe message's extensions.headers: UNAUTHENTICATED, socket kept.
+          if (error instanceof GraphQLError) return [error];
+          throw error;
+        }
         return {
           schema: enveloped,
           operationName: payload.operationName,
           document,
           variableValues: payload.variables,
-          contextValue: await contextFactory(),
+          contextValue,
           rootValue: { execute, subscribe },
         };
       },
     },
     wsServer,
+    security.ws.keepAliveMs,
   );
 
   return {

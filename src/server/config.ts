@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { EmulatorConfigError, emulatorOptionsFromEnv, type EmulatorEnvConfig } from '../gsms/emulator/options.js';
 import { parseXblAuthorization } from '../gsms/xbl-authorization.js';
 import { parseCredentialKey } from '../clusters/credential-cipher.js';
+import { securityConfig, securityEnv, type SecurityConfig } from './security/security-config.js';
 
 const int = (fallback: number, min = 0, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max).default(fallback);
 
@@ -25,6 +26,7 @@ const schema = z.object({
   GSMS_RETRY_MAX_ATTEMPTS: int(10, 1, 50),
   GSMS_RETRY_MAX_TOTAL_MS: int(30_000, 1),
   GSMS_RECORD_RETENTION_MS: int(3_600_000, 1_000),
+  ...securityEnv,
   GSMS_POLL_MAX_BACKOFF_MS: int(30_000, 100),
   REDIS_URL: z.string().url().refine((url) => /^rediss?:\/\//.test(url), 'must be a redis:// or rediss:// URL').optional(),
   REDIS_KEY_PREFIX: z.string().min(1).max(100).default('gsms:'),
@@ -52,6 +54,8 @@ export interface GatewayConfig {
   pollMaxBackoffMs: number;
   /** The embedded emulator's settings (GSMS_EMULATOR_*), used when gsmsBaseUrl is unset; port 0 unless set. */
   embeddedEmulator: EmulatorEnvConfig;
+  /** Operators, introspection/GraphiQL switches and every limit (see security/security-config.ts). */
+  security: SecurityConfig;
   /** Scale-out (REDIS_URL set): shared registry, pub/sub and poll leases in Redis; unset means in memory. */
   redis: RedisConfig | undefined;
 }
@@ -66,7 +70,6 @@ export interface RedisConfig {
   /** AES-256-GCM key sealing the polling credential stored in Redis. Secret. */
   credentialKey: Buffer;
 }
-
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -107,6 +110,7 @@ export function loadConfig(env: Record<string, string | undefined>): GatewayConf
     recordRetentionMs: e.GSMS_RECORD_RETENTION_MS,
     pollMaxBackoffMs: e.GSMS_POLL_MAX_BACKOFF_MS,
     embeddedEmulator,
+    security: securityConfig(e),
     redis:
       e.REDIS_URL && e.GSMS_CREDENTIAL_KEY
         ? {

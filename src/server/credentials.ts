@@ -5,6 +5,8 @@
  *   `extensions.headers.authorization`, which is where yoga's GraphiQL puts its Headers editor over WS,
  *   else the upgrade request's header.
  * A request that brings none falls back to the configured default credential, if any.
+ * An operator's API key (`x-api-key`) travels the same ways: HTTP header, `connectionParams` (`x-api-key`
+ * or `apiKey`), the subscribe message's `extensions.headers`, or the upgrade request's header.
  */
 import { parseXblAuthorization, type XblCredential } from '../gsms/xbl-authorization.js';
 
@@ -16,21 +18,32 @@ export interface CredentialSources {
   params?: { extensions?: Record<string, unknown> | null } | undefined;
 }
 
-function headerFromRecord(record: unknown): string | undefined {
+function headerFromRecord(record: unknown, ...names: string[]): string | undefined {
   if (typeof record !== 'object' || record === null) return undefined;
   for (const [key, value] of Object.entries(record)) {
-    if (key.toLowerCase() === 'authorization' && typeof value === 'string') return value;
+    if (names.includes(key.toLowerCase()) && typeof value === 'string') return value;
   }
   return undefined;
 }
 
+/** Where a value sent as a header arrives, on each transport, in order of precedence. */
+function presentedHeader(sources: CredentialSources, header: string, ...paramNames: string[]): string | undefined {
+  return (
+    headerFromRecord(sources.connectionParams, header, ...paramNames) ??
+    headerFromRecord(sources.params?.extensions?.headers, header) ??
+    sources.request?.headers.get(header) ??
+    headerFromRecord(sources.req?.headers, header) ??
+    undefined
+  );
+}
+
 export function credentialFrom(sources: CredentialSources, fallback: string | undefined): XblCredential | null {
-  const presented =
-    headerFromRecord(sources.connectionParams) ??
-    headerFromRecord(sources.params?.extensions?.headers) ??
-    sources.request?.headers.get('authorization') ??
-    headerFromRecord(sources.req?.headers) ??
-    undefined;
+  const presented = presentedHeader(sources, 'authorization');
   // A credential that was sent but is malformed is not replaced by the fallback: the caller meant it.
   return parseXblAuthorization(presented ?? fallback);
+}
+
+/** The operator API key the caller presented, if any (an empty value counts as presented, and fails). */
+export function apiKeyFrom(sources: CredentialSources): string | undefined {
+  return presentedHeader(sources, 'x-api-key', 'apikey');
 }
