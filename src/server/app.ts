@@ -14,12 +14,13 @@ import type { GatewayContext } from '../resolvers/context.js';
 import { schema } from '../schema/index.js';
 import type { GatewayConfig } from './config.js';
 import type { CredentialSources } from './credentials.js';
-import { useErrorCodes, withErrorCode } from './error-codes.js';
+import { codedSocketErrors, codeSocketResult, useErrorCodes, withErrorCode } from './error-codes.js';
 import { graphiqlOptions, renderGraphiQL } from './graphiql.js';
 import { readinessResponse } from './readiness.js';
 import { useDashboard } from './dashboard.js';
 import { useGatewayMetrics } from './metrics/metrics-plugin.js';
 import { countWebSocketConnections } from './metrics/websocket-connections.js';
+import { useQueryStringJsonErrors } from './query-string-json.js';
 import { createServices, type RunningServices } from './services.js';
 import { createGatewaySecurity } from './security/gateway-security.js';
 import { createRedisRateLimitStore } from './security/redis-rate-limit-store.js';
@@ -52,6 +53,7 @@ export function buildApp(config: GatewayConfig, gsmsBaseUrl: string, logger: Log
     maskedErrors: { maskError: maskRegistryErrors },
     plugins: [
       useErrorCodes(),
+      useQueryStringJsonErrors(),
       ...security.plugins,
       useReadinessCheck({ endpoint: '/ready', check: () => readinessResponse(services.readinessChecks) }),
       useGatewayMetrics(services.metrics),
@@ -74,6 +76,8 @@ export function buildApp(config: GatewayConfig, gsmsBaseUrl: string, logger: Log
         }
       },
       subscribe: (args) => (args.rootValue as { subscribe: (a: ExecutionArgs) => unknown }).subscribe(args) as never,
+      onError: (_ctx, _id, _payload, errors) => codedSocketErrors(errors),
+      onNext: (_ctx, _id, _payload, _args, result) => codeSocketResult(result),
       connectionInitWaitTimeout: security.ws.connectionInitWaitTimeout,
       onConnect: (ctx) => security.ws.onConnect(ctx),
       onClose: (ctx) => security.ws.onClose(ctx),
