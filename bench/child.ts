@@ -1,0 +1,82 @@
+/**
+ * A benchmark child process: `node --import tsx --expose-gc bench/child.ts <role> <options JSON>`.
+ * Starts one server (or the emulator), tells the parent its URL, then answers ops over IPC until told
+ * to close or until the parent goes away.
+ */
+import type { ChildOps, ChildReply, ChildRequest, ChildRole, MemorySample } from './child-protocol.js';
+import { startBenchEmulator } from './servers/emulator.js';
+import { startFloor } from './servers/floor.js';
+import { startGateway } from './servers/gateway.js';
+import { startPeer } from './servers/peer.js';
+
+type Handlers = Partial<ChildOps>;
+
+const role = process.argv[2] as ChildRole;
+const options = JSON.parse(process.argv[3] ?? '{}') as { upstreamUrl?: string; capacity?: number; pollIntervalMs?: number; env?: Record<string, string> };
+
+function memory(): MemorySample {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (!gc) throw new Error('start the child with --expose-gc');
+  gc();
+  gc();
+  const { rss, heapUsed } = process.memoryUsage();
+  return { rss, heapUsed };
+}
+
+function cpuMicros(): number {
+  const { user, system } = process.cpuUsage();
+  return user + system;
+}
+
+async function start(): Promise<{ url: string; handlers: Handlers; close(): Promise<void> }> {
+  const upstreamUrl = options.upstreamUrl ?? '';
+  switch (role) {
+    case 'emulator': {
+      const emulator = await startBenchEmulator({ capacity: options.capacity ?? 1_000_000, pollIntervalMs: options.pollIntervalMs ?? 1000 });
+      return {
+        url: emulator.url,
+        handlers: {
+          setCapacity: (capacity) => (emulator.emulator.setCapacity(capacity), null),
+          openPollWindow: () => (emulator.openPollWindow(), null),
+          closePollWindow: () => emulator.closePollWindow(),
+        },
+        close: () => emulator.emulator.close(),
+      };
+    }
+    case 'floor':
+      return { ...(await startFloor(upstreamUrl)), handlers: {} };
+    case 'peer':
+      return { ...(await startPeer(upstreamUrl)), handlers: {} };
+    case 'gateway': {
+      const gateway = await startGateway(upstreamUrl, options.env);
+      return { ...gateway, handlers: { activePollers: () => gateway.app.services.poller.activeCount } };
+    }
+    default:
+      throw new Error(`unknown bench role ${String(role)}`);
+  }
+}
+
+const running = await start();
+const reply = (message: ChildReply) => process.send?.(message);
+let closing = false;
+const shutdown = async () => {
+  if (closing) return;
+  closing = true;
+  await running.close().catch(() => undefined);
+  process.exit(0);
+};
+
+process.on('message', (message: ChildRequest) => {
+  if (message.op === 'close') return void shutdown();
+  try {
+    const common: Partial<Record<string, (...args: unknown[]) => unknown>> = { memory, cpuMicros };
+    const handler = common[message.op] ?? (running.handlers[message.op] as ((...args: unknown[]) => unknown) | undefined);
+    if (!handler) throw new Error(`${role} does not serve ${message.op}`);
+    reply({ kind: 'result', id: message.id, value: handler(...message.args) });
+  } catch (error) {
+    reply({ kind: 'error', id: message.id, error: error instanceof Error ? error.message : String(error) });
+  }
+});
+// The parent died or let go: never outlive it.
+process.on('disconnect', () => void shutdown());
+reply({ kind: 'ready', url: running.url });

@@ -1,0 +1,75 @@
+/**
+ * What one benchmark run does: every size and duration in one object, so `npm run bench`, `--quick` and the
+ * test (tiny numbers) run the same code with different plans.
+ */
+export interface MutationPlan {
+  concurrency: number;
+  /** Seconds each measured run lasts. */
+  durationS: number;
+  /** Seconds of load per configuration before the measured rounds (not recorded). */
+  warmupS: number;
+  /** Measured runs per configuration, interleaved (direct, floor, peer, gateway, direct, …). */
+  runs: number;
+  /** Distinct session ids the load rotates through (all pre-fulfilled, so every post is the same upstream work). */
+  sessions: number;
+}
+
+export interface FanoutPlan {
+  /** Queued sessions at 1×. */
+  sessions: number;
+  subscribersPerSession: number;
+  /** Subscriptions carried by each graphql-ws connection (100 for 10,000 over 100 connections). */
+  subscriptionsPerConnection: number;
+  /** The `pollIntervalMilliseconds` the emulator advises. */
+  pollIntervalMs: number;
+  /** How many intervals polls are counted over. */
+  pollWindowIntervals: number;
+  /** Load factors (sessions and subscribers both scale): the first one is the headline. */
+  factors: number[];
+}
+
+export interface BenchPlan {
+  mode: 'full' | 'quick' | 'test';
+  mutation: MutationPlan;
+  fanout: FanoutPlan;
+}
+
+export const FULL_PLAN: BenchPlan = {
+  mode: 'full',
+  mutation: { concurrency: 64, durationS: 10, warmupS: 3, runs: 3, sessions: 2_000 },
+  fanout: {
+    sessions: 1_000,
+    subscribersPerSession: 10,
+    subscriptionsPerConnection: 100,
+    pollIntervalMs: 5_000,
+    pollWindowIntervals: 3,
+    factors: [1, 4, 16],
+  },
+};
+
+export const QUICK_PLAN: BenchPlan = {
+  mode: 'quick',
+  mutation: { concurrency: 64, durationS: 2, warmupS: 1, runs: 3, sessions: 2_000 },
+  fanout: {
+    sessions: 1_000,
+    subscribersPerSession: 10,
+    subscriptionsPerConnection: 100,
+    pollIntervalMs: 2_000,
+    pollWindowIntervals: 2,
+    factors: [1],
+  },
+};
+
+/** For the test that keeps the code path from rotting: seconds, a handful of sessions. */
+export const TEST_PLAN: BenchPlan = {
+  mode: 'test',
+  mutation: { concurrency: 4, durationS: 0.5, warmupS: 0.2, runs: 1, sessions: 10 },
+  fanout: {
+    sessions: 5,
+    subscribersPerSession: 3,
+    subscriptionsPerConnection: 5,
+    pollIntervalMs: 200,
+    pollWindowIntervals: 2,
+    factors: [1, 2],
+  },
+};

@@ -1,0 +1,116 @@
+/** Turns measured figures into bench/results.json's shape (shared/spec/bench-results.md) and a printed table. */
+import { availableParallelism, cpus, loadavg } from 'node:os';
+import type { FanoutFigures } from './fanout.js';
+import type { MutationFigures } from './mutation.js';
+import { CONFIGURATIONS } from './mutation.js';
+import type { BenchPlan } from './plan.js';
+
+export interface BenchResults {
+  mode: BenchPlan['mode'];
+  machine: { cores: number; node: string; at: string; cpu: string; loadAverageAtStart: number[] };
+  placement: string;
+  mutation: MutationFigures;
+  fanout: FanoutFigures & { connections: number };
+  scaling: {
+    factor: number;
+    sessions: number;
+    subscriptions: number;
+    bytesPerSubscription: number;
+    rssBytesPerSubscription: number;
+    heapBytesPerSubscription: number;
+    connections: number;
+    pollsPerSessionPerInterval: number;
+    pollsPerSessionPerJitteredInterval: number;
+    minPollGapMs: number | null;
+    spreadP50Ms: number;
+    spreadP99Ms: number;
+    subscribeAllMs: number;
+    errors: number;
+  }[];
+  targets: Record<string, { target: string; value: number; met: boolean }>;
+}
+
+export const PLACEMENT =
+  'No CPU pinning. Load generator (autocannon, graphql-ws clients) in the bench process; the emulator in one child; ' +
+  'each server under test in its own child. Only the configuration being measured is under load; the others idle.';
+
+export function machineInfo(loadAtStart: number[]): BenchResults['machine'] {
+  return { cores: availableParallelism(), node: process.version, at: new Date().toISOString(), cpu: cpus()[0]?.model ?? 'unknown', loadAverageAtStart: loadAtStart };
+}
+
+export const currentLoad = (): number[] => loadavg().map((value) => Number(value.toFixed(2)));
+
+export function buildResults(plan: BenchPlan, machine: BenchResults['machine'], mutation: MutationFigures, scaling: FanoutFigures[]): BenchResults {
+  const headline = scaling[0]!;
+  const first = scaling[0]!;
+  const last = scaling[scaling.length - 1]!;
+  const heapGrowth = last.bytesPerSubscription.heap / Math.max(1, first.bytesPerSubscription.heap);
+  const worstBytes = Math.max(headline.bytesPerSubscription.rss, headline.bytesPerSubscription.heap);
+  const target = (description: string, value: number, met: boolean) => ({ target: description, value, met });
+  return {
+    mode: plan.mode,
+    machine,
+    placement: PLACEMENT,
+    mutation,
+    fanout: headline,
+    scaling: scaling.map((f) => ({
+      factor: f.factor,
+      sessions: f.sessions,
+      subscriptions: f.subscriptions,
+      bytesPerSubscription: Math.max(f.bytesPerSubscription.rss, f.bytesPerSubscription.heap),
+      rssBytesPerSubscription: f.bytesPerSubscription.rss,
+      heapBytesPerSubscription: f.bytesPerSubscription.heap,
+      connections: f.connections,
+      pollsPerSessionPerInterval: f.pollsPerSessionPerInterval,
+      pollsPerSessionPerJitteredInterval: f.pollsPerSessionPerJitteredInterval,
+      minPollGapMs: f.polls.minGapMs,
+      spreadP50Ms: f.spreadMs.p50,
+      spreadP99Ms: f.spreadMs.p99,
+      subscribeAllMs: f.subscribeAllMs,
+      errors: f.errors,
+    })),
+    targets: {
+      gatewayToFloorRps: target('>= 0.9', mutation.ratios.gatewayToFloorRps, mutation.ratios.gatewayToFloorRps >= 0.9),
+      gatewayToFloorP99: target('<= 1.25', mutation.ratios.gatewayToFloorP99, mutation.ratios.gatewayToFloorP99 <= 1.25),
+      gatewayToPeerRps: target('>= 1.1', mutation.ratios.gatewayToPeerRps, mutation.ratios.gatewayToPeerRps >= 1.1),
+      gatewayToPeerP99: target('<= 1.0', mutation.ratios.gatewayToPeerP99, mutation.ratios.gatewayToPeerP99 <= 1),
+      bytesPerSubscription: target('<= 8192 (rss and heap)', worstBytes, worstBytes <= 8192),
+      pollsPerSessionPerJitteredInterval: target(
+        '1 (≤ 1 per interval; jitter lengthens intervals by 5% on average)',
+        headline.pollsPerSessionPerJitteredInterval,
+        Math.abs(headline.pollsPerSessionPerJitteredInterval - 1) <= 0.05 && (headline.polls.minGapMs ?? Infinity) >= headline.pollIntervalMs,
+      ),
+      spreadP99Ms: target('<= 50', headline.spreadMs.p99, headline.spreadMs.p99 <= 50),
+      heapPerSubscriptionGrowth: target(`<= ~1 (last factor ÷ first, ${last.factor}× vs ${first.factor}×)`, Number(heapGrowth.toFixed(2)), heapGrowth <= 1.25),
+    },
+  };
+}
+
+const pad = (value: unknown, width: number) => String(value).padStart(width);
+
+export function formatTable(results: BenchResults): string {
+  const { mutation: m, machine } = results;
+  const lines = [
+    `gsms-graphql benchmark (${results.mode}) — ${machine.cores} cores (${machine.cpu}), node ${machine.node}, ${machine.at}, load average at start ${machine.loadAverageAtStart.join(' ')}`,
+    `placement: ${results.placement}`,
+    '',
+    `Mutation path: c=${m.concurrency}, ${m.durationS} s × ${m.runs} runs each, interleaved; ${m.sessions} rotating sessions, all fulfilled`,
+    `${'config'.padEnd(8)}${pad('req/s median', 14)}${pad('min–max', 18)}${pad('p50 ms', 8)}${pad('p99 ms', 8)}${pad('µs CPU/req', 12)}${pad('errors', 8)}`,
+    ...CONFIGURATIONS.map((name) => {
+      const c = m[name];
+      return `${name.padEnd(8)}${pad(c.rps.median, 14)}${pad(`${c.rps.min}–${c.rps.max}`, 18)}${pad(c.p50Ms, 8)}${pad(c.p99Ms, 8)}${pad(c.cpuMicrosPerRequest, 12)}${pad(c.errors, 8)}`;
+    }),
+    `gateway/floor: ${m.ratios.gatewayToFloorRps}× req/s, ${m.ratios.gatewayToFloorP99}× p99, ${m.ratios.gatewayToFloorCpuPerRequest}× CPU/req    gateway/peer: ${m.ratios.gatewayToPeerRps}× req/s, ${m.ratios.gatewayToPeerP99}× p99, ${m.ratios.gatewayToPeerCpuPerRequest}× CPU/req`,
+    '',
+    `Subscription fan-out (one gateway process; poll interval ${results.fanout.pollIntervalMs} ms)`,
+    `${'factor'.padEnd(7)}${pad('sessions', 9)}${pad('subs', 8)}${pad('conns', 7)}${pad('B/sub rss', 11)}${pad('B/sub heap', 12)}${pad('polls/sess/int', 16)}${pad('(jittered)', 12)}${pad('min gap ms', 12)}${pad('spread p50', 12)}${pad('p99', 8)}${pad('errors', 8)}`,
+    ...results.scaling.map(
+      (f) =>
+        `${`${f.factor}×`.padEnd(7)}${pad(f.sessions, 9)}${pad(f.subscriptions, 8)}${pad(f.connections, 7)}${pad(f.rssBytesPerSubscription, 11)}${pad(f.heapBytesPerSubscription, 12)}${pad(f.pollsPerSessionPerInterval, 16)}${pad(f.pollsPerSessionPerJitteredInterval, 12)}${pad(f.minPollGapMs ?? '–', 12)}${pad(f.spreadP50Ms, 12)}${pad(f.spreadP99Ms, 8)}${pad(f.errors, 8)}`,
+    ),
+    '',
+    'Targets',
+    ...Object.entries(results.targets).map(([name, t]) => `  ${t.met ? 'met    ' : 'NOT MET'} ${name}: ${t.value} (target ${t.target})`),
+  ];
+  return lines.join('\n');
+}
