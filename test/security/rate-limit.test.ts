@@ -1,0 +1,120 @@
+/**
+ * Per-identity rate limit on requestCluster: after N calls in the window an identity gets RATE_LIMITED
+ * (HTTP 429 with Retry-After) and GSMS is not called; other identities and other fields are unaffected;
+ * over graphql-ws the error comes back on the operation and the socket stays open. With Redis the
+ * allowance is shared by every instance.
+ */
+import { randomBytes } from 'node:crypto';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { Redis } from 'ioredis';
+import { ExpiringMemoryStore } from '../../src/server/security/expiring-memory-store.js';
+import { AUTH, OTHER_AUTH, TITLE, sessionPath, startTestGateway, type GraphQLResponse, type TestGateway } from '../support/gateway.js';
+import { deleteKeys, sharedRedis, uniquePrefix } from '../support/redis.js';
+import { post } from './http.js';
+
+const REQUEST = 'mutation($titleId: ID!, $sessionId: String!) { requestCluster(titleId: $titleId, sessionId: $sessionId) }';
+const request = (gw: TestGateway, name: string, authorization = AUTH) => gw.graphql(REQUEST, { titleId: TITLE, sessionId: sessionPath(name) }, authorization);
+const codeOf = (result: GraphQLResponse) => result.errors?.[0]?.extensions?.code;
+
+describe('one gateway, RATE_LIMIT_REQUEST_CLUSTER=3/60s', () => {
+  let gw: TestGateway;
+  beforeAll(async () => {
+    gw = await startTestGateway({ emulator: { capacity: 50 }, env: { RATE_LIMIT_REQUEST_CLUSTER: '3/60s' } });
+  });
+  afterAll(() => gw?.close());
+
+  it('the fourth call of one identity is RATE_LIMITED (429, Retry-After) and never reaches GSMS', async () => {
+    for (let i = 0; i < 3; i++) expect((await request(gw, `rl-a-${i}`)).data).toEqual({ requestCluster: 'FULFILLED' });
+    const before = gw.emulator.requestCount();
+    const answer = await post(gw.url, REQUEST, { titleId: TITLE, sessionId: sessionPath('rl-a-3') }, { authorization: AUTH });
+    expect(answer.status).toBe(429);
+    expect(answer.headers['retry-after']).toBe('60');
+    expect(answer.json().errors?.[0]?.extensions).toEqual({ code: 'RATE_LIMITED', retryAfterSeconds: 60 });
+    expect(answer.text).not.toContain('token-one-secret');
+    expect(gw.emulator.requestCount()).toBe(before);
+  });
+
+  it('another identity keeps its own allowance, and reads stay free', async () => {
+    expect((await request(gw, 'rl-b-0', OTHER_AUTH)).data).toEqual({ requestCluster: 'FULFILLED' });
+    expect((await gw.graphql('{ clusters { sessionId } }', {}, AUTH)).errors).toBeUndefined();
+  });
+
+  it('over graphql-ws the operation gets RATE_LIMITED and the socket stays open', async () => {
+    const client = gw.wsClient({ authorization: AUTH });
+    const run = (query: string, variables: Record<string, unknown> = {}) =>
+      new Promise<GraphQLResponse>((resolve, reject) => {
+        let last: GraphQLResponse = { status: 0 };
+        client.subscribe({ query, variables }, { next: (r) => void (last = r as GraphQLResponse), error: reject, complete: () => resolve(last) });
+      });
+    expect(codeOf(await run(REQUEST, { titleId: TITLE, sessionId: sessionPath('rl-ws') }))).toBe('RATE_LIMITED');
+    expect((await run('{ __typename }')).data).toEqual({ __typename: 'Query' });
+  });
+});
+
+describe('RATE_LIMIT_REQUEST_CLUSTER=off', () => {
+  it('does not limit', async () => {
+    const gw = await startTestGateway({ emulator: { capacity: 50 }, env: { RATE_LIMIT_REQUEST_CLUSTER: 'off' } });
+    try {
+      const results = await Promise.all(Array.from({ length: 70 }, (_, i) => request(gw, `rl-off-${i}`)));
+      expect(results.filter((r) => r.errors)).toEqual([]);
+    } finally {
+      await gw.close();
+    }
+  });
+});
+
+describe('with Redis, the allowance is shared by every instance', () => {
+  let redisUrl: string;
+  let disposeRedis: () => Promise<void>;
+  const prefix = uniquePrefix('rate-limit');
+  beforeAll(async () => {
+    ({ url: redisUrl, dispose: disposeRedis } = await sharedRedis());
+  });
+  afterAll(async () => {
+    await deleteKeys(redisUrl, prefix);
+    await disposeRedis?.();
+  });
+
+  it('two calls on one instance and one on another use up 3/60s; the next, on either, is RATE_LIMITED', async () => {
+    const env = { REDIS_URL: redisUrl, REDIS_KEY_PREFIX: prefix, GSMS_CREDENTIAL_KEY: randomBytes(32).toString('hex'), RATE_LIMIT_REQUEST_CLUSTER: '3/60s' };
+    const [one, two] = await Promise.all([startTestGateway({ emulator: { capacity: 50 }, env }), startTestGateway({ emulator: { capacity: 50 }, env })]);
+    try {
+      expect((await request(one, 'rl-redis-1')).errors).toBeUndefined();
+      expect((await request(one, 'rl-redis-2')).errors).toBeUndefined();
+      expect((await request(two, 'rl-redis-3')).errors).toBeUndefined();
+      expect(codeOf(await request(two, 'rl-redis-4'))).toBe('RATE_LIMITED');
+      expect(codeOf(await request(one, 'rl-redis-5'))).toBe('RATE_LIMITED');
+      expect((await request(two, 'rl-redis-6', OTHER_AUTH)).errors).toBeUndefined();
+
+      const redis = new Redis(redisUrl);
+      try {
+        const keys = await redis.keys(`${prefix}ratelimit:*`);
+        expect(keys.length).toBe(2);
+        for (const key of keys) expect(await redis.ttl(key)).toBeGreaterThan(0);
+      } finally {
+        redis.disconnect();
+      }
+    } finally {
+      await Promise.all([one.close(), two.close()]);
+    }
+  });
+});
+
+describe('the in-memory store forgets identities after their window', () => {
+  afterEach(() => vi.useRealTimers());
+
+  it('an entry expires one window after its last call, and expired entries are swept', () => {
+    vi.useFakeTimers({ now: 1_000_000 });
+    const store = new ExpiringMemoryStore();
+    const identity = (n: number) => ({ contextIdentity: `player:${n}`, fieldIdentity: 'requestCluster' });
+    store.setForIdentity(identity(0), [Date.now()], 60_000);
+    expect(store.getForIdentity(identity(0))).toEqual([1_000_000]);
+    vi.setSystemTime(1_000_000 + 60_001);
+    expect(store.getForIdentity(identity(0))).toEqual([]);
+    // A thousand made-up identities later, the expired ones are gone.
+    for (let n = 1; n <= 1_000; n++) store.setForIdentity(identity(n), [Date.now()], 1_000);
+    vi.setSystemTime(Date.now() + 1_001);
+    for (let n = 1_001; n <= 2_000; n++) store.setForIdentity(identity(n), [Date.now()], 1_000);
+    expect(store.size).toBeLessThanOrEqual(1_000);
+  });
+});
