@@ -1,0 +1,75 @@
+/**
+ * An upstream outage: GSMS goes away for 10 s (a proxy in front of the emulator stops listening and cuts
+ * its connections) while 50 queued sessions are followed over graphql-ws. Subscribers see no error during
+ * the outage, and once GSMS is back every one of them gets its terminal state, within a bounded time.
+ * Default timing throughout (retries, back-off), so the recovery time measured is what production gets.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startEmulator } from '../../src/gsms/emulator/server.js';
+import { AUTH, collectWs, sessionPath } from '../support/gateway.js';
+import { startProofGateway } from './proof-gateway.js';
+import { startTcpProxy } from './tcp-proxy.js';
+
+const REQUEST = 'mutation ($s: String!) { requestCluster(titleId: "6006", sessionId: $s) }';
+const FOLLOW = 'subscription ($s: String!) { clusterStatus(sessionId: $s) { state } }';
+type Follow = { clusterStatus: { state: string } };
+
+const OUTAGE_MS = 10_000;
+const SESSIONS = 50;
+
+const cleanup: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const dispose of cleanup.splice(0).reverse()) await dispose();
+});
+
+describe('GSMS down for 10 s while 50 sessions are queued and subscribed', () => {
+  it('every subscriber gets FULFILLED once GSMS is back, with no error in between', { timeout: 90_000 }, async () => {
+    const emulator = await startEmulator({ capacity: 0, pollIntervalMs: 500 });
+    cleanup.push(() => emulator.close());
+    const proxy = await startTcpProxy(emulator.port);
+    cleanup.push(() => proxy.close());
+    const gateway = await startProofGateway(proxy.url);
+    cleanup.push(() => gateway.close());
+
+    const sessions = Array.from({ length: SESSIONS }, (_, i) => sessionPath(`outage-${i}`));
+    for (const s of sessions) expect((await gateway.graphql(REQUEST, { s })).data).toEqual({ requestCluster: 'QUEUED' });
+
+    // Five connections of ten subscriptions, each resolved once its first event (QUEUED) arrived.
+    const clients = Array.from({ length: 5 }, () => gateway.wsClient({ authorization: AUTH }));
+    let subscribed = 0;
+    let allSubscribed!: () => void;
+    const ready = new Promise<void>((resolve) => (allSubscribed = resolve));
+    const fulfilledAt: number[] = [];
+    const follows = sessions.map((s, i) =>
+      collectWs<Follow>(clients[i % clients.length]!, FOLLOW, { s }, (r) => {
+        const state = r.data?.clusterStatus.state;
+        if (state === 'QUEUED' && ++subscribed === SESSIONS) allSubscribed();
+        if (state === 'FULFILLED') fulfilledAt.push(performance.now());
+      }),
+    );
+    await ready;
+
+    await proxy.stop();
+    // Capacity frees while GSMS is unreachable: the answers waiting behind the outage are all FULFILLED.
+    emulator.setCapacity(SESSIONS);
+    const requestsBefore = emulator.requestCount();
+    await sleep(OUTAGE_MS);
+    expect(emulator.requestCount()).toBe(requestsBefore);
+    expect(gateway.app.services.poller.activeCount).toBe(SESSIONS);
+    const backAt = performance.now();
+    await proxy.resume();
+
+    const outcomes = await Promise.all(follows);
+    const recoveryMs = Math.max(...fulfilledAt) - backAt;
+    console.info(`outage ${OUTAGE_MS} ms: all ${SESSIONS} subscribers FULFILLED ${Math.round(recoveryMs)} ms after GSMS came back`);
+    for (const { results, error } of outcomes) {
+      expect(error).toBeUndefined();
+      expect(results.every((r) => r.errors === undefined)).toBe(true);
+      expect(results.map((r) => r.data?.clusterStatus.state)).toEqual(['QUEUED', 'FULFILLED']);
+    }
+    expect(gateway.app.services.poller.activeCount).toBe(0);
+    // Bounded by the retry client's longest wait (5 s) plus one poll back-off step; generous for a busy machine.
+    expect(recoveryMs).toBeLessThan(30_000);
+  });
+});
