@@ -1,16 +1,7 @@
-/** Checks shared by the fields: the caller's credential and the ids they pass, all before any upstream call. */
+/** Checks on the ids callers pass, all before any upstream call (who may call is access.ts's job). */
 import { parseSessionPath } from '../gsms/session-id.js';
 import { parseTitleId } from '../gsms/title-id.js';
-import type { XblCredential } from '../gsms/xbl-authorization.js';
-import type { GatewayContext } from './context.js';
 import { gatewayError } from './errors.js';
-
-export function requireCredential(context: GatewayContext): XblCredential {
-  if (!context.credential) {
-    throw gatewayError('UNAUTHENTICATED', 'Send an Xbox Live credential: `Authorization: XBL3.0 x=<userhash>;<token>`.');
-  }
-  return context.credential;
-}
 
 /** The canonical session path, or BAD_USER_INPUT. */
 export function sessionKeyArg(sessionId: string): string {
