@@ -20,6 +20,7 @@ import { localPollLeases, type PollLeases } from './poll-lease.js';
 import { nextPollDelay, DEFAULT_POLL_TIMING, type PollTiming } from './poll-schedule.js';
 import { publishChange, type ClusterPubSub } from './pubsub.js';
 import type { ClusterRegistry } from './registry.js';
+import { RegistryUnavailableError } from './registry-unavailable.js';
 
 export interface ClusterPollerOptions {
   gsms: Pick<GsmsClient, 'requestCluster'>;
@@ -114,7 +115,11 @@ export class ClusterPoller {
     const controller = new AbortController();
     const renewal = this.#leases.shared ? setInterval(() => void this.#renew(sessionId, controller), this.#leases.leaseMs / 3) : undefined;
     const done = this.#pollUntilSettled(sessionId, controller.signal)
-      .catch((error: unknown) => logger.error({ err: error, sessionId }, 'poll loop failed'))
+      .catch((error: unknown) => {
+        // Redis away: the lease lapses and this or another instance's scan picks the session up once it is back.
+        if (error instanceof RegistryUnavailableError) logger.warn({ sessionId, err: { message: error.message } }, 'poll loop paused: registry unreachable');
+        else logger.error({ err: error, sessionId }, 'poll loop failed');
+      })
       .finally(async () => {
         clearInterval(renewal);
         this.#loops.delete(sessionId);

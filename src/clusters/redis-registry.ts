@@ -158,7 +158,10 @@ export class RedisClusterRegistry implements ClusterRegistry {
   async pollCredential(sessionId: string): Promise<string | null> {
     const raw = await whileReachable(() => this.#redis.get(this.#recordKey(sessionId)));
     if (!raw) return null;
-    return this.#cipher.open((JSON.parse(raw) as StoredCluster).credential, sessionId);
+    const credential = this.#cipher.open((JSON.parse(raw) as StoredCluster).credential, sessionId);
+    // Loud, not null: a silent null would stop polling with no trace of why.
+    if (credential === null) throw new Error('the stored polling credential does not open with this GSMS_CREDENTIAL_KEY; it must be the same on every instance');
+    return credential;
   }
 
   async watchedSince(sinceMs: number): Promise<string[]> {
