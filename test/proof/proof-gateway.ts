@@ -38,6 +38,7 @@ export async function startProofGateway(
   const url = await app.start(0, '127.0.0.1');
   const wsUrl = `${url.replace('http', 'ws')}/graphql`;
   const clients: Client[] = [];
+  let closing: Promise<void> | undefined;
   return {
     url,
     wsUrl,
@@ -55,9 +56,13 @@ export async function startProofGateway(
       clients.push(client);
       return client;
     },
-    async close() {
-      await Promise.all(clients.map((c) => c.dispose()));
-      await app.stop();
+    /** Idempotent, so a test may close early and still register it for cleanup. */
+    close() {
+      closing ??= (async () => {
+        await Promise.all(clients.map((c) => c.dispose()));
+        await app.stop();
+      })();
+      return closing;
     },
   };
 }
