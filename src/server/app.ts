@@ -66,13 +66,13 @@ export function buildApp(config: GatewayConfig, gsmsBaseUrl: string, logger: Log
   countWebSocketConnections(wsServer, services.metrics.webSocketConnections);
   const wsDisposable = useServer(
     {
-      // A GraphQLError thrown by a plugin while executing (the rate limit) is the operation's answer, not a reason to drop the socket.
+      // An error thrown by a plugin while executing (the rate limit, or Redis behind it) is the operation's
+      // answer, masked as on HTTP, not a reason to drop the socket and every other operation on it.
       execute: async (args) => {
         try {
           return (await (args.rootValue as { execute: (a: ExecutionArgs) => unknown }).execute(args)) as never;
         } catch (error) {
-          if (error instanceof GraphQLError) return { errors: [error] };
-          throw error;
+          return { errors: [error instanceof GraphQLError ? error : maskRegistryErrors(error, 'Unexpected error.', false)] } as never;
         }
       },
       subscribe: (args) => (args.rootValue as { subscribe: (a: ExecutionArgs) => unknown }).subscribe(args) as never,

@@ -9,7 +9,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { Redis } from 'ioredis';
 import { ExpiringMemoryStore } from '../../src/server/security/expiring-memory-store.js';
 import { AUTH, OTHER_AUTH, TITLE, sessionPath, startTestGateway, type GraphQLResponse, type TestGateway } from '../support/gateway.js';
-import { deleteKeys, sharedRedis, uniquePrefix } from '../support/redis.js';
+import { deleteKeys, sharedRedis, spawnRedisServer, uniquePrefix } from '../support/redis.js';
 import { post } from './http.js';
 
 const REQUEST = 'mutation($titleId: ID!, $sessionId: String!) { requestCluster(titleId: $titleId, sessionId: $sessionId) }';
@@ -96,6 +96,31 @@ describe('with Redis, the allowance is shared by every instance', () => {
       }
     } finally {
       await Promise.all([one.close(), two.close()]);
+    }
+  });
+});
+
+describe('with Redis down, the rate limit answers REGISTRY_UNAVAILABLE', () => {
+  it('over HTTP, and over graphql-ws without dropping the socket', async () => {
+    const redis = await spawnRedisServer();
+    const gw = await startTestGateway({
+      env: { REDIS_URL: redis.url, REDIS_KEY_PREFIX: uniquePrefix('rate-limit-down'), GSMS_CREDENTIAL_KEY: randomBytes(32).toString('hex'), REDIS_COMMAND_TIMEOUT_MS: '200' },
+    });
+    try {
+      const client = gw.wsClient({ authorization: AUTH });
+      const run = (query: string, variables: Record<string, unknown> = {}) =>
+        new Promise<GraphQLResponse>((resolve, reject) => {
+          let last: GraphQLResponse = { status: 0 };
+          client.subscribe({ query, variables }, { next: (r) => void (last = r as GraphQLResponse), error: reject, complete: () => resolve(last) });
+        });
+      expect((await run('{ __typename }')).data).toEqual({ __typename: 'Query' });
+      await redis.stop();
+      expect(codeOf(await request(gw, 'rl-down-1'))).toBe('REGISTRY_UNAVAILABLE');
+      expect(codeOf(await run(REQUEST, { titleId: TITLE, sessionId: sessionPath('rl-down-2') }))).toBe('REGISTRY_UNAVAILABLE');
+      expect((await run('{ __typename }')).data).toEqual({ __typename: 'Query' });
+    } finally {
+      await gw.close();
+      await redis.dispose();
     }
   });
 });
