@@ -13,9 +13,11 @@
  * Writes are compare-and-swap: read the value, compute the new one with the same pure helpers the
  * in-memory registry uses, and store it only if the value is still the one read (a Lua script), else
  * retry. Versions therefore never go backwards or repeat, whichever instances write. WATCH/MULTI would
- * need a connection per writer; the script works on one shared connection.
+ * need a connection per writer; the script works on one shared connection. Writes to one session are
+ * queued within an instance, so retries happen only between instances (and back off with jitter).
  */
 import type { Redis, Result } from 'ioredis';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { ClusterAnswer } from '../gsms/wire.js';
 import type { ClusterRecord } from './cluster-record.js';
 import type { CredentialCipher } from './credential-cipher.js';
@@ -84,6 +86,8 @@ export class RedisClusterRegistry implements ClusterRegistry {
   readonly #cipher: CredentialCipher;
   readonly #retentionMs: number;
   readonly #now: () => Date;
+  /** The last queued write per session on this instance. */
+  readonly #writes = new Map<string, Promise<unknown>>();
 
   constructor(options: RedisClusterRegistryOptions) {
     this.#redis = options.redis;
@@ -175,8 +179,19 @@ export class RedisClusterRegistry implements ClusterRegistry {
   /** The connections belong to the server, which closes them after everything that uses them. */
   async close(): Promise<void> {}
 
+  /** Runs one session's writes on this instance one after the other. */
+  #update(sessionId: string, change: (stored: StoredCluster | null) => { changed: boolean; stored: StoredCluster } | null): Promise<RecordUpdate | null> {
+    const write = (this.#writes.get(sessionId) ?? Promise.resolve()).then(() => this.#compareAndSwap(sessionId, change));
+    const settled = write.catch(() => {});
+    this.#writes.set(sessionId, settled);
+    void settled.then(() => {
+      if (this.#writes.get(sessionId) === settled) this.#writes.delete(sessionId);
+    });
+    return write;
+  }
+
   /** Compare-and-swap loop: `change` maps the stored value to the new one, or null to leave it as it is. */
-  async #update(
+  async #compareAndSwap(
     sessionId: string,
     change: (stored: StoredCluster | null) => { changed: boolean; stored: StoredCluster } | null,
   ): Promise<RecordUpdate | null> {
@@ -200,6 +215,8 @@ export class RedisClusterRegistry implements ClusterRegistry {
         ),
       );
       if (stored === 1) return { record, changed: next.changed };
+      // Another instance wrote in between: step aside for a moment so the writers do not collide again.
+      await sleep(Math.random() * 5 * (attempt + 1));
     }
     throw new Error(`registry: gave up updating ${sessionId} after ${MAX_ATTEMPTS} concurrent writes`);
   }

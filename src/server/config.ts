@@ -82,7 +82,8 @@ export function loadConfig(env: Record<string, string | undefined>): GatewayConf
     throw new ConfigError(`Invalid configuration:\n${problems}`);
   }
   const e = parsed.data;
-  if (e.REDIS_URL && !e.GSMS_CREDENTIAL_KEY) {
+  const credentialKey = e.GSMS_CREDENTIAL_KEY === undefined ? null : parseCredentialKey(e.GSMS_CREDENTIAL_KEY);
+  if (e.REDIS_URL && !credentialKey) {
     // Refuse rather than generate one: each instance would make its own, and none could read another's.
     throw new ConfigError(
       'Invalid configuration:\n  GSMS_CREDENTIAL_KEY: required when REDIS_URL is set (32 bytes as 64 hex digits or base64, the same on every instance; e.g. `openssl rand -hex 32`)',
@@ -112,13 +113,13 @@ export function loadConfig(env: Record<string, string | undefined>): GatewayConf
     embeddedEmulator,
     security: securityConfig(e),
     redis:
-      e.REDIS_URL && e.GSMS_CREDENTIAL_KEY
+      e.REDIS_URL && credentialKey
         ? {
             url: e.REDIS_URL,
             keyPrefix: e.REDIS_KEY_PREFIX,
             commandTimeoutMs: e.REDIS_COMMAND_TIMEOUT_MS,
             pollLeaseMs: e.GSMS_POLL_LEASE_MS,
-            credentialKey: parseCredentialKey(e.GSMS_CREDENTIAL_KEY)!,
+            credentialKey,
           }
         : undefined,
   };

@@ -20,6 +20,7 @@ const elsewhere = (n: number): ClusterAnswer => ({ ...queued, hostName: `host-${
 let redis: { url: string; dispose(): Promise<void> };
 let one: Redis;
 let two: Redis;
+let three: Redis;
 const prefix = uniquePrefix('state');
 const key = randomBytes(32);
 
@@ -27,11 +28,13 @@ beforeAll(async () => {
   redis = await sharedRedis();
   one = new Redis(redis.url);
   two = new Redis(redis.url);
+  three = new Redis(redis.url);
 });
 
 afterAll(async () => {
   one?.disconnect();
   two?.disconnect();
+  three?.disconnect();
   await deleteKeys(redis.url, prefix);
   await redis?.dispose();
 });
@@ -39,12 +42,13 @@ afterAll(async () => {
 const registryOn = (client: Redis) => new RedisClusterRegistry({ redis: client, keyPrefix: prefix, cipher: new CredentialCipher(key), retentionMs: 60_000 });
 
 describe('shared registry', () => {
-  it('concurrent updates from two instances each apply once: no version lost, repeated or going backwards', async () => {
-    const [a, b] = [registryOn(one), registryOn(two)];
+  it('concurrent updates from three instances each apply once: no version lost, repeated or going backwards', async () => {
+    const writers = [registryOn(one), registryOn(two), registryOn(three)];
+    const [a, b] = writers as [RedisClusterRegistry, RedisClusterRegistry];
     const sessionId = sessionPath('cas-1');
     await a.recordRequest({ sessionId, titleId: '1', answer: queued, requester: 'p1', credential: 'XBL3.0 x=p1;secret-1' });
-    // 40 updates at once, each a change (a new host name), half through each connection.
-    const updates = await Promise.all(Array.from({ length: 40 }, (_, i) => (i % 2 ? a : b).recordPoll(sessionId, elsewhere(i))));
+    // 40 updates at once, each a change (a new host name), spread over the three connections.
+    const updates = await Promise.all(Array.from({ length: 40 }, (_, i) => writers[i % 3]!.recordPoll(sessionId, elsewhere(i))));
     const versions = updates.map((u) => u!.record.version).sort((x, y) => x - y);
     expect(versions).toEqual(Array.from({ length: 40 }, (_, i) => i + 2));
     const stored = await b.get(sessionId);

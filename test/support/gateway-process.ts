@@ -31,6 +31,11 @@ export interface GatewayProcess {
 }
 
 const running = new Set<GatewayProcess>();
+const children = new Set<ChildProcess>();
+// If the test process ends without cleaning up (a crash, a killed worker), take the gateways with it.
+process.once('exit', () => {
+  for (const child of children) child.kill('SIGKILL');
+});
 
 export async function startGatewayProcess(env: Record<string, string>, startTimeoutMs = 30_000): Promise<GatewayProcess> {
   const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'src/server/main.ts'], {
@@ -38,6 +43,8 @@ export async function startGatewayProcess(env: Record<string, string>, startTime
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  children.add(child);
+  child.once('exit', () => children.delete(child));
   const logs: Record<string, unknown>[] = [];
   let stderr = '';
   child.stderr!.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4_000)));
