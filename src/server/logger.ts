@@ -14,6 +14,10 @@ const REDACT_PATHS = [
   '*.headers.authorization',
   'connectionParams',
   '*.connectionParams',
+  // Operator API keys travel in this header.
+  'headers["x-api-key"]',
+  'req.headers["x-api-key"]',
+  '*.headers["x-api-key"]',
 ];
 
 export function createLogger(level: string, destination?: DestinationStream): Logger {
