@@ -32,15 +32,27 @@ export interface RedisClusterPubSubOptions {
   retryMs?: number;
 }
 
+/** Tries per publish: 250 ms, 500 ms, … apart, about 9 s in all. */
+const PUBLISH_ATTEMPTS = 8;
+
 /** The slice of ioredis the event target calls, with our prefix and error handling. */
 function clientViews({ publishClient, subscribeClient, keyPrefix, logger }: RedisClusterPubSubOptions) {
   const publisher = {
-    publish: (channel: string, message: string) =>
-      publishClient.publish(keyPrefix + channel, message).catch((error: unknown) => {
-        // Subscribers catch up from the registry when they reconnect; the change itself is stored.
-        logger.warn({ err: error, channel }, 'publish failed: Redis unreachable');
-        return 0;
-      }),
+    // Fire and forget for the caller, but retried for a few seconds: a subscriber whose own connection
+    // stayed up would otherwise never hear of a change stored while only the publish connection was down.
+    async publish(channel: string, message: string): Promise<number> {
+      for (let attempt = 1; ; attempt += 1) {
+        try {
+          return await publishClient.publish(keyPrefix + channel, message);
+        } catch (error) {
+          if (attempt >= PUBLISH_ATTEMPTS) {
+            logger.warn({ err: error, channel }, 'publish failed: Redis unreachable; subscribers catch up when they reconnect');
+            return 0;
+          }
+          await sleep(250 * attempt);
+        }
+      }
+    },
   };
   const subscriber = {
     on(event: 'message', listener: (channel: string, message: string) => void) {

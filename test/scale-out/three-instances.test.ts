@@ -116,12 +116,14 @@ describe('crash safety', () => {
     emulator.setCapacity(0);
     const sessionId = sessionPath('crash-1');
     expect((await gateways[0]!.graphql(REQUEST, { s: sessionId })).data).toEqual({ requestCluster: 'QUEUED' });
+    // Once it has been polled, the lease names the instance polling it.
+    await emulator.waitForRequest((r) => r.sessionKey === sessionId && postTimes(sessionId).length >= 2, 10_000);
     const holderId = await inspect.get(`${prefix}lease:${sessionId}`);
     const holder = gateways.find((g) => g.instanceId === holderId);
     expect(holder, 'the lease names one of the instances').toBeDefined();
     const survivors = gateways.filter((g) => g !== holder);
     const followers = survivors.map((gateway) => collectWs<Follow>(gateway.wsClient(), FOLLOW, { s: sessionId }));
-    await emulator.waitForRequest((r) => r.sessionKey === sessionId && postTimes(sessionId).length >= 3, 10_000);
+    await emulator.waitForRequest((r) => r.sessionKey === sessionId && postTimes(sessionId).length >= 4, 10_000);
 
     const killedAt = Date.now();
     await holder!.kill();
