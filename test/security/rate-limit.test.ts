@@ -34,6 +34,16 @@ describe('one gateway, RATE_LIMIT_REQUEST_CLUSTER=3/60s', () => {
     expect(gw.emulator.requestCount()).toBe(before);
   });
 
+  it('aliased calls in one operation count one by one', async () => {
+    const aliased = (n: number, prefix: string) =>
+      `mutation { ${Array.from({ length: n }, (_, i) => `c${i}: requestCluster(titleId: "${TITLE}", sessionId: "${sessionPath(`${prefix}-${i}`)}")`).join(' ')} }`;
+    const three = await gw.graphql(aliased(3, 'rl-alias'), {}, 'XBL3.0 x=alias-player;t');
+    expect(three.errors).toBeUndefined();
+    expect(Object.values(three.data ?? {})).toEqual(['FULFILLED', 'FULFILLED', 'FULFILLED']);
+    const four = await gw.graphql(aliased(4, 'rl-alias-more'), {}, 'XBL3.0 x=alias-player-2;t');
+    expect(codeOf(four)).toBe('RATE_LIMITED');
+  });
+
   it('another identity keeps its own allowance, and reads stay free', async () => {
     expect((await request(gw, 'rl-b-0', OTHER_AUTH)).data).toEqual({ requestCluster: 'FULFILLED' });
     expect((await gw.graphql('{ clusters { sessionId } }', {}, AUTH)).errors).toBeUndefined();
@@ -85,11 +95,14 @@ describe('with Redis, the allowance is shared by every instance', () => {
       expect(codeOf(await request(two, 'rl-redis-4'))).toBe('RATE_LIMITED');
       expect(codeOf(await request(one, 'rl-redis-5'))).toBe('RATE_LIMITED');
       expect((await request(two, 'rl-redis-6', OTHER_AUTH)).errors).toBeUndefined();
+      // Aliased calls in one operation are counted together, though each reads the count from Redis at once.
+      const aliased = `mutation { ${[1, 2, 3].map((i) => `c${i}: requestCluster(titleId: "${TITLE}", sessionId: "${sessionPath(`rl-redis-alias-${i}`)}")`).join(' ')} }`;
+      expect(codeOf(await one.graphql(aliased, {}, OTHER_AUTH))).toBe('RATE_LIMITED');
 
       const redis = new Redis(redisUrl);
       try {
         const keys = await redis.keys(`${prefix}ratelimit:*`);
-        expect(keys.length).toBe(2);
+        expect(keys.length).toBe(2); // one per identity
         for (const key of keys) expect(await redis.ttl(key)).toBeGreaterThan(0);
       } finally {
         redis.disconnect();

@@ -28,6 +28,10 @@ export function useRequestClusterRateLimit(rate: RateLimit, store: Store = new E
   return useRateLimiter({
     identifyFn: (context) => identify(context as GatewayContext),
     store,
+    // Several aliased requestCluster calls in one operation: with an asynchronous store (Redis) every call
+    // reads the count from before the operation, so the calls of the operation must also be counted
+    // together; a synchronous store already sees each earlier call, and that cache would count it twice.
+    enableBatchRequestCache: !(store instanceof ExpiringMemoryStore),
     configByField: [{ type: 'Mutation', field: 'requestCluster', max: rate.max, window: `${rate.windowMs}ms` }],
     // The library's own error has no code and a malformed Retry-After; this one says what happened and when to retry.
     transformError: () =>
