@@ -9,6 +9,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CredentialCipher } from '../../src/clusters/credential-cipher.js';
 import { RedisPollLeases } from '../../src/clusters/redis-poll-lease.js';
 import { RedisClusterRegistry } from '../../src/clusters/redis-registry.js';
+import { createRedisClusterPubSub } from '../../src/clusters/redis-pubsub.js';
+import { publishChange, type ClusterEvent } from '../../src/clusters/pubsub.js';
+import { silentLogger } from '../../src/clusters/logger.js';
 import type { ClusterAnswer } from '../../src/gsms/wire.js';
 import { ConfigError, loadConfig } from '../../src/server/config.js';
 import { sessionPath } from '../support/gateway.js';
@@ -74,6 +77,33 @@ describe('shared registry', () => {
     const [a, b] = [registryOn(one), registryOn(two)];
     expect(await a.list({ state: 'FULFILLED' })).toEqual(await b.list({ state: 'FULFILLED' }));
     expect((await a.list({})).length).toBeGreaterThanOrEqual(2);
+  });
+});
+
+describe('shared pub/sub', () => {
+  it("a change published while the subscriber's connection is down still reaches it, from the registry", async () => {
+    const registry = registryOn(one);
+    const subscribeClient = new Redis(redis.url, { retryStrategy: () => 200 });
+    const clientId = await subscribeClient.client('ID');
+    const pubsub = createRedisClusterPubSub({ publishClient: two, subscribeClient, keyPrefix: prefix, registry, logger: silentLogger });
+    const sessionId = sessionPath('missed-1');
+    await registry.recordRequest({ sessionId, titleId: '1', answer: queued, requester: 'p1', credential: 'XBL3.0 x=p1;secret-1' });
+    const events = pubsub.subscribe('cluster:status', sessionId)[Symbol.asyncIterator]();
+    const versionOf = (result: IteratorResult<ClusterEvent>) => (result.value?.type === 'status' ? result.value.record.version : null);
+    try {
+      // Confirmed subscription: the stored record comes first.
+      expect(versionOf(await events.next())).toBe(1);
+      // Drop the subscriber's connection (this one client only), and change the session while it is down.
+      await one.client('KILL', 'ID', String(clientId));
+      const update = await registry.recordPoll(sessionId, { ...queued, state: 'FULFILLED', hostName: 'h' });
+      publishChange(pubsub, update!.record);
+      // Delivered by pub/sub if it got through, else by the catch-up read after the reconnect.
+      const next = await Promise.race([events.next(), new Promise<never>((_, reject) => setTimeout(() => reject(new Error('no event within 10 s')), 10_000))]);
+      expect(versionOf(next)).toBe(2);
+    } finally {
+      await events.return?.();
+      subscribeClient.disconnect();
+    }
   });
 });
 
