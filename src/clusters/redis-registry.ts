@@ -169,9 +169,12 @@ export class RedisClusterRegistry implements ClusterRegistry {
   }
 
   async watchedSince(sinceMs: number): Promise<string[]> {
+    const expiredBefore = this.#now().getTime() - this.#retentionMs;
     return whileReachable(async () => {
       // Sessions whose watch ended stay queued in queries but need no poller: drop them from the index.
       await this.#redis.zremrangebyscore(this.#watchingKey, '-inf', `(${sinceMs}`);
+      // Pollers scan every second, so the list index is also kept free of expired records here.
+      await this.#redis.zremrangebyscore(this.#clustersKey, '-inf', `(${expiredBefore}`);
       return this.#redis.zrange(this.#watchingKey, 0, -1);
     });
   }
