@@ -3,7 +3,8 @@
  * emulator live in scripts/soak.ts). Configured like `npm start`, from the environment; GSMS_BASE_URL is
  * the soak's emulator. Talks to its parent over IPC:
  *   → { type: 'ready', url }            once listening
- *   ← { type: 'heap' }                  → { type: 'heap', heapUsed, rss } after a forced GC (run with --expose-gc)
+ *   ← { type: 'heap' }                  → { type: 'heap', heapUsed, rss, records } after a forced GC (run with
+ *                                         --expose-gc); `records`: session records the registry holds
  *   ← { type: 'stop' }                  stops the gateway and exits 0
  */
 import { buildApp } from '../src/server/app.js';
@@ -19,14 +20,14 @@ const url = await app.start(0, '127.0.0.1');
 process.send?.({ type: 'ready', url });
 
 /** Two full collections: the first can leave garbage that only a second one frees (weak refs, finalizers). */
-async function settledHeap(): Promise<{ heapUsed: number; rss: number }> {
+async function settledHeap(): Promise<{ heapUsed: number; rss: number; records: number }> {
   const gc = (globalThis as { gc?: () => void }).gc;
   for (let i = 0; i < 2; i += 1) {
     gc?.();
     await new Promise((resolve) => setImmediate(resolve));
   }
   const { heapUsed, rss } = process.memoryUsage();
-  return { heapUsed, rss };
+  return { heapUsed, rss, records: (await app.services.registry.list({})).length };
 }
 
 process.on('message', (message: ParentMessage) => {

@@ -70,6 +70,8 @@ export interface SoakReport {
   subscriptions: { opened: number; fulfilled: number; failed: number };
   heapMb: { before: number; afterLoad: number; afterSettle: number };
   rssMb: { before: number; afterSettle: number };
+  /** Session records the gateway holds. */
+  records: { afterLoad: number; afterSettle: number };
   achievedRate: number;
 }
 
@@ -219,6 +221,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       subscriptions: { opened, fulfilled, failed },
       heapMb: { before: mb(before.heapUsed), afterLoad: mb(afterLoad.heapUsed), afterSettle: mb(afterSettle.heapUsed) },
       rssMb: { before: mb(before.rss), afterSettle: mb(afterSettle.rss) },
+      records: { afterLoad: afterLoad.records, afterSettle: afterSettle.records },
       achievedRate: Math.round(requests / loadSeconds),
     };
   } finally {
@@ -231,7 +234,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
 
 interface GatewayProcess {
   url: string;
-  heap(): Promise<{ heapUsed: number; rss: number }>;
+  heap(): Promise<{ heapUsed: number; rss: number; records: number }>;
   stop(): Promise<void>;
 }
 
@@ -261,7 +264,7 @@ async function startGatewayProcess(gsmsBaseUrl: string, options: SoakOptions): P
     url,
     heap: () => {
       child.send({ type: 'heap' });
-      return next<{ heapUsed: number; rss: number }>('heap');
+      return next<{ heapUsed: number; rss: number; records: number }>('heap');
     },
     stop: async () => {
       if (child.exitCode !== null) return;
@@ -291,6 +294,7 @@ export function formatReport(report: SoakReport): string {
     `subscriptions opened ${report.subscriptions.opened}, FULFILLED ${report.subscriptions.fulfilled}, failed ${report.subscriptions.failed}`,
     `gateway heap (after forced GC): before ${report.heapMb.before} MB, right after load ${report.heapMb.afterLoad} MB, after settling ${report.heapMb.afterSettle} MB (${heapDelta >= 0 ? '+' : ''}${heapDelta} MB)`,
     `gateway RSS: before ${report.rssMb.before} MB, after settling ${report.rssMb.afterSettle} MB`,
+    `session records held: right after load ${report.records.afterLoad}, after settling ${report.records.afterSettle}`,
   ].join('\n');
 }
 
