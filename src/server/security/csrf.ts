@@ -23,9 +23,8 @@ export function useCsrfPrevention(): Plugin {
         return onRequestParse(payload);
       } catch (error) {
         if (error instanceof GraphQLError) {
-          throw new GraphQLError(`This looks like a cross-site browser request: send a JSON body (content-type: application/json) or the \`${CSRF_HEADER}\` header.`, {
-            extensions: { ...error.extensions, code: CSRF_CODE },
-          });
+          const message = `This looks like a cross-site browser request: send a JSON body (content-type: application/json) or the \`${CSRF_HEADER}\` header.`;
+          throw new GraphQLError(message, { extensions: { ...error.extensions, code: CSRF_CODE } });
         }
         throw error;
       }

@@ -3,9 +3,9 @@
  * `max` calls per sliding `windowMs`, whoever else is calling. Every other field is free: reads come from
  * the gateway's registry, while `requestCluster` is what reaches GSMS.
  *
- * The counters live in a Store: in memory by default (one instance; see expiring-memory-store.ts), or a RedisStore over an ioredis
- * client so the allowance holds across every instance (decisions.md, "Rate limits"); a client otherwise
- * multiplies its allowance by the number of instances.
+ * The counters live in a Store: in memory by default (one instance; see expiring-memory-store.ts), or in
+ * Redis when scaled out (redis-rate-limit-store.ts), so the allowance holds across every instance
+ * (decisions.md, "Rate limits"); a client would otherwise multiply it by the number of instances.
  */
 import { useRateLimiter, type Store } from '@envelop/rate-limiter';
 import { GraphQLError } from 'graphql';
@@ -36,7 +36,11 @@ export function useRequestClusterRateLimit(rate: RateLimit, store: Store = new E
     // The library's own error has no code and a malformed Retry-After; this one says what happened and when to retry.
     transformError: () =>
       new GraphQLError(`Too many requestCluster calls: at most ${rate.max} per ${rate.windowMs / 1000} s for one Xbox Live identity.`, {
-        extensions: { code: RATE_LIMITED, retryAfterSeconds: Number(retryAfterSeconds), http: { status: 429, headers: { 'Retry-After': retryAfterSeconds } } },
+        extensions: {
+          code: RATE_LIMITED,
+          retryAfterSeconds: Number(retryAfterSeconds),
+          http: { status: 429, headers: { 'Retry-After': retryAfterSeconds } },
+        },
       }),
   }) as Plugin;
 }

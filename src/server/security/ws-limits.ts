@@ -29,8 +29,6 @@ export interface WsLimits {
   onClose(ctx: WsContext): void;
   /** An error for a subscribe over the per-connection limit, else null. */
   checkSubscribe(ctx: WsContext): GraphQLError | null;
-  /** Open connections per identity (for tests and metrics). */
-  connectionsOf(identity: string): number;
 }
 
 /** `identify` names the connection's caller for counting, and throws for a wrong operator key. */
@@ -70,10 +68,8 @@ export function createWsLimits(limits: SecurityConfig['ws'], identify: (ctx: WsC
       // graphql-ws registers the new operation before calling onSubscribe, so it is counted here too.
       const inFlight = Object.keys(ctx.subscriptions).length;
       if (inFlight <= limits.maxSubscriptionsPerConnection) return null;
-      return new GraphQLError(`Too many operations on this connection (at most ${limits.maxSubscriptionsPerConnection}); open another connection or end some.`, {
-        extensions: { code: TOO_MANY_SUBSCRIPTIONS },
-      });
+      const message = `Too many operations on this connection (at most ${limits.maxSubscriptionsPerConnection}); open another connection or end some.`;
+      return new GraphQLError(message, { extensions: { code: TOO_MANY_SUBSCRIPTIONS } });
     },
-    connectionsOf: (identity) => perIdentity.get(identity) ?? 0,
   };
 }
