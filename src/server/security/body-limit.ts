@@ -48,7 +48,10 @@ export function limitRequestBody(maxBytes: number, next: RequestListener): Reque
     let tooLarge = declared > maxBytes;
     const onData = (chunk: Buffer) => {
       received += chunk.length;
-      if (received > maxBytes) tooLarge = true;
+      if (received > maxBytes && !tooLarge) {
+        tooLarge = true;
+        chunks.length = 0; // what was kept is no longer needed
+      }
       if (!tooLarge) chunks.push(chunk);
       else if (received > maxBytes + DRAIN_BYTES) {
         req.off('data', onData);
