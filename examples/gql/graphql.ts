@@ -82,23 +82,23 @@ export type PortMapping = {
   name: Scalars['String']['output'];
 };
 
-/** Read what the gateway knows about requested clusters. Needs an Xbox Live credential. */
+/** Read what the gateway knows about requested clusters. Needs an Xbox Live credential (you see the sessions your identity requested) or an operator key (`x-api-key`: every session). */
 export type Query = {
   __typename?: 'Query';
-  /** The status of one session this gateway has requested; null with a NOT_FOUND error for any other session. */
+  /** The status of one session your identity requested (operators: any requested session); null with a NOT_FOUND error for any other session, including one only someone else requested. */
   cluster?: Maybe<ClusterStatus>;
-  /** Sessions this gateway has requested, oldest first, optionally filtered by title and state. */
+  /** The requested sessions you may see (your identity's; operators: all), oldest first, optionally filtered by title and state. */
   clusters: Array<ClusterStatus>;
 };
 
 
-/** Read what the gateway knows about requested clusters. Needs an Xbox Live credential. */
+/** Read what the gateway knows about requested clusters. Needs an Xbox Live credential (you see the sessions your identity requested) or an operator key (`x-api-key`: every session). */
 export type QueryClusterArgs = {
   sessionId: Scalars['String']['input'];
 };
 
 
-/** Read what the gateway knows about requested clusters. Needs an Xbox Live credential. */
+/** Read what the gateway knows about requested clusters. Needs an Xbox Live credential (you see the sessions your identity requested) or an operator key (`x-api-key`: every session). */
 export type QueryClustersArgs = {
   state?: InputMaybe<FulfillmentState>;
   titleId?: InputMaybe<Scalars['ID']['input']>;
@@ -109,7 +109,7 @@ export type Subscription = {
   __typename?: 'Subscription';
   /** Every change to any session you may see (operators: all sessions; players: their own), as it happens, until you unsubscribe. Sends no current state first: load that with the `clusters` query, and keep the newest of each session by `updatedAt`. */
   clusterEvents: ClusterStatus;
-  /** Follows one requested session: its current status at once, then every change, ending after FULFILLED or ABORTED. Ends with a WATCH_TIMEOUT error if the session stays queued past the gateway's watch time. */
+  /** Follows one session your identity requested (operators: any): its current status at once, then every change, ending after FULFILLED or ABORTED. Ends with a WATCH_TIMEOUT error if the session stays queued past the gateway's watch time; a NOT_FOUND error for a session you may not see. */
   clusterStatus: ClusterStatus;
 };
 

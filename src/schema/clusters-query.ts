@@ -6,13 +6,14 @@ builder.queryFields((t) => ({
   cluster: t.field({
     type: ClusterStatusRef,
     nullable: true,
-    description: 'The status of one session this gateway has requested; null with a NOT_FOUND error for any other session.',
+    description:
+      'The status of one session your identity requested (operators: any requested session); null with a NOT_FOUND error for any other session, including one only someone else requested.',
     args: { sessionId: t.arg.string({ required: true, description: 'The MPSD session path, in any accepted spelling.' }) },
     resolve: (_root, args, context) => findCluster(context, args.sessionId),
   }),
   clusters: t.field({
     type: [ClusterStatusRef],
-    description: 'Sessions this gateway has requested, oldest first, optionally filtered by title and state.',
+    description: 'The requested sessions you may see (your identity\'s; operators: all), oldest first, optionally filtered by title and state.',
     args: {
       titleId: t.arg.id({ description: 'Only this title (decimal or `0x` hex).' }),
       state: t.arg({ type: FulfillmentStateRef, description: 'Only sessions in this state.' }),
