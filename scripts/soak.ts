@@ -38,7 +38,11 @@ export interface SoakOptions {
   identities: number;
   /** The poll interval the emulator advises (how often each queued session is polled). */
   pollIntervalMs: number;
-  /** The gateway's GSMS_RECORD_RETENTION_MS: how soon finished sessions' records may go. */
+  /**
+   * The gateway's GSMS_RECORD_RETENTION_MS: how soon finished sessions' records may go, so the heap can be
+   * seen to come back. Shorter than production's (1 h) and than the watch time, which is safe here only
+   * because GSMS stays up and every queued record is updated each poll interval, well within it.
+   */
   retentionMs: number;
   logLevel: string;
   /** Progress lines on stderr. */
