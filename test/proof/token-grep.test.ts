@@ -6,17 +6,22 @@
  *   subscriptions over graphql-ws and SSE, injected faults and retries, a denied title, bad input, bad
  *   credentials, a wrong operator key, shutdown);
  * - an in-process gateway in front of the broken upstream (401, resets, timeouts, unreadable answers),
- *   its pino logger writing to a captured stream.
+ *   its pino logger writing to a captured stream;
+ * - a gateway scaled out on Redis: its logs, every command it sent Redis (MONITOR), every message on its
+ *   channels and every value it left under its key prefix.
  */
 import { spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { PassThrough } from 'node:stream';
 import { createClient } from 'graphql-ws';
 import { request } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
+import { Redis } from 'ioredis';
 import WebSocket from 'ws';
+import { startEmulator } from '../../src/gsms/emulator/server.js';
 import { startBrokenUpstream } from '../support/broken-upstream.js';
+import { deleteKeys, sharedRedis, uniquePrefix } from '../support/redis.js';
 import { collectSse, collectWs, sessionPath } from '../support/gateway.js';
 import { startProofGateway } from './proof-gateway.js';
 
@@ -172,4 +177,86 @@ describe('no secret in any log line', () => {
     expect(output).toContain('poll failed');
     expect(leaks(output)).toEqual([]);
   });
+
+  it('scaled out on Redis: no secret in the logs, in any command sent to Redis, on its channels or in its keys', { timeout: 60_000 }, async () => {
+    const redis = await sharedRedis();
+    cleanup.push(() => redis.dispose());
+    const prefix = uniquePrefix('token-grep');
+    cleanup.push(() => deleteKeys(redis.url, prefix));
+    // Every command Redis receives while the gateway runs, and every message on the gateway's channels.
+    let seenByRedis = '';
+    const monitorClient = new Redis(redis.url);
+    const monitor = await monitorClient.monitor();
+    monitor.on('monitor', (_time: string, args: string[]) => (seenByRedis += `${args.join(' ')}\n`));
+    const listener = new Redis(redis.url);
+    await listener.psubscribe(`${prefix}*`);
+    listener.on('pmessage', (_pattern: string, channel: string, message: string) => (seenByRedis += `${channel} ${message}\n`));
+    cleanup.push(async () => {
+      monitor.disconnect();
+      monitorClient.disconnect();
+      listener.disconnect();
+    });
+
+    const emulator = await startEmulator({ capacity: 1, pollIntervalMs: 100 });
+    cleanup.push(() => emulator.close());
+    const stream = new PassThrough();
+    let output = '';
+    stream.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const gateway = await startProofGateway(emulator.url, {
+      logLevel: 'trace',
+      logTo: stream,
+      env: {
+        REDIS_URL: redis.url,
+        REDIS_KEY_PREFIX: prefix,
+        GSMS_CREDENTIAL_KEY: randomBytes(32).toString('hex'),
+        GATEWAY_OPERATOR_KEY_HASHES: createHash('sha256').update(OPERATOR_KEY).digest('hex'),
+      },
+    });
+    cleanup.push(() => gateway.close());
+
+    await gateway.graphql(REQUEST, { t: '1234', s: sessionPath('redis-held') }, PLAYER);
+    await gateway.graphql(REQUEST, { t: '1234', s: sessionPath('redis-queued') }, PLAYER);
+    await gateway.graphql(REQUEST, { t: '1234', s: sessionPath('redis-queued') }, OTHER);
+    const follow = collectWs(gateway.wsClient({ authorization: OTHER }), FOLLOW, { s: sessionPath('redis-queued') });
+    await emulator.waitForRequest((r) => r.sessionKey === sessionPath('redis-queued') && r.state === 'QUEUED');
+    emulator.releaseClusters();
+    await follow;
+    await post(gateway.url, '{ clusters { sessionId state } }', {}, { 'x-api-key': OPERATOR_KEY });
+    await post(gateway.url, '{ clusters { sessionId state } }', {}, { 'x-api-key': WRONG_OPERATOR_KEY });
+    for (const authorization of MALFORMED) await gateway.graphql(REQUEST, { t: '1234', s: sessionPath('redis-x') }, authorization);
+
+    // What the gateway left in Redis, whatever the type of each key.
+    const reader = new Redis(redis.url);
+    cleanup.push(async () => reader.disconnect());
+    let stored = '';
+    let keys = 0;
+    for (let cursor = '0'; ; ) {
+      const [next, batch] = await reader.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
+      for (const key of batch) {
+        keys += 1;
+        const type = await reader.type(key);
+        const value =
+          type === 'string' ? await reader.get(key)
+          : type === 'hash' ? JSON.stringify(await reader.hgetall(key))
+          : type === 'zset' ? (await reader.zrange(key, 0, -1)).join(' ')
+          : type === 'set' ? (await reader.smembers(key)).join(' ')
+          : type === 'list' ? (await reader.lrange(key, 0, -1)).join(' ')
+          : type;
+        stored += `${key} ${value}\n`;
+      }
+      cursor = next;
+      if (cursor === '0') break;
+    }
+    await gateway.close();
+
+    // The records (with their requesters' user hashes) are there to be read: only the tokens are not.
+    expect(keys).toBeGreaterThan(0);
+    expect(stored).toContain('grep-other');
+    expect(seenByRedis).toContain('grep-other');
+    expect(output).toContain('GSMS attempt');
+    expect(leaks(output)).toEqual([]);
+    expect(leaks(seenByRedis)).toEqual([]);
+    expect(leaks(stored)).toEqual([]);
+  });
 });
+
