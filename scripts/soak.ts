@@ -76,6 +76,8 @@ export interface SoakReport {
   rssMb: { before: number; afterSettle: number };
   /** Session records the gateway holds. */
   records: { afterLoad: number; afterSettle: number };
+  /** The gateway process during the load (subscriptions, mutations, release): event-loop delay and CPU share of one core. */
+  gatewayDuringLoad: { loopDelayP99Ms: number; loopDelayMaxMs: number; cpuPercent: number };
   achievedRate: number;
 }
 
@@ -112,6 +114,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     await post(auth('soak-holder'), { t: SUBSCRIPTION_TITLE, s: sessionPath('holder') });
     for (let i = 0; i < 20; i += 1) await post(auth(`soak-warm-${i}`), { t: String(FIRST_MUTATION_TITLE - 1 - i), s: sessionPath(`warm-${i}`) });
     const before = await gateway.heap();
+    const loadStartedAt = performance.now();
     log(`gateway heap before: ${mb(before.heapUsed)} MB`);
 
     // Subscriptions: each connection's identity requests its queued sessions, then follows them.
@@ -211,6 +214,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     await withTimeout(Promise.all(follows), 60_000, () => `${fulfilled + failed} of ${expected} subscriptions ended`);
     await Promise.all(clients.splice(0).map((client) => client.dispose()));
     const afterLoad = await gateway.heap();
+    const loadWallMs = performance.now() - loadStartedAt;
     // Settle: records older than the retention are swept (the sweep runs every retention period).
     await new Promise((resolve) => setTimeout(resolve, options.retentionMs * 2 + 1_000));
     const afterSettle = await gateway.heap();
@@ -226,6 +230,11 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       heapMb: { before: mb(before.heapUsed), afterLoad: mb(afterLoad.heapUsed), afterSettle: mb(afterSettle.heapUsed) },
       rssMb: { before: mb(before.rss), afterSettle: mb(afterSettle.rss) },
       records: { afterLoad: afterLoad.records, afterSettle: afterSettle.records },
+      gatewayDuringLoad: {
+        loopDelayP99Ms: afterLoad.loopDelay.p99,
+        loopDelayMaxMs: afterLoad.loopDelay.max,
+        cpuPercent: Math.round((afterLoad.cpuMs / loadWallMs) * 100),
+      },
       achievedRate: Math.round(requests / loadSeconds),
     };
   } finally {
@@ -236,9 +245,17 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
   }
 }
 
+interface HeapReading {
+  heapUsed: number;
+  rss: number;
+  records: number;
+  loopDelay: { p99: number; max: number };
+  cpuMs: number;
+}
+
 interface GatewayProcess {
   url: string;
-  heap(): Promise<{ heapUsed: number; rss: number; records: number }>;
+  heap(): Promise<HeapReading>;
   stop(): Promise<void>;
 }
 
@@ -268,7 +285,7 @@ async function startGatewayProcess(gsmsBaseUrl: string, options: SoakOptions): P
     url,
     heap: () => {
       child.send({ type: 'heap' });
-      return next<{ heapUsed: number; rss: number; records: number }>('heap');
+      return next<HeapReading>('heap');
     },
     stop: async () => {
       if (child.exitCode !== null) return;
@@ -299,6 +316,7 @@ export function formatReport(report: SoakReport): string {
     `gateway heap (after forced GC): before ${report.heapMb.before} MB, right after load ${report.heapMb.afterLoad} MB, after settling ${report.heapMb.afterSettle} MB (${heapDelta >= 0 ? '+' : ''}${heapDelta} MB)`,
     `gateway RSS: before ${report.rssMb.before} MB, after settling ${report.rssMb.afterSettle} MB`,
     `session records held: right after load ${report.records.afterLoad}, after settling ${report.records.afterSettle}`,
+    `gateway during the run: event-loop delay p99 ${report.gatewayDuringLoad.loopDelayP99Ms} ms, max ${report.gatewayDuringLoad.loopDelayMaxMs} ms; CPU ${report.gatewayDuringLoad.cpuPercent}% of one core`,
   ].join('\n');
 }
 
