@@ -16,7 +16,7 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { createHistogram } from 'node:perf_hooks';
+import { createHistogram, monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createClient, type Client } from 'graphql-ws';
@@ -78,6 +78,8 @@ export interface SoakReport {
   records: { afterLoad: number; afterSettle: number };
   /** The gateway process during the load (subscriptions, mutations, release): event-loop delay and CPU share of one core. */
   gatewayDuringLoad: { loopDelayP99Ms: number; loopDelayMaxMs: number; cpuPercent: number };
+  /** This process (load generator, emulator, subscribers) during the mutations: a late loop here inflates latencies. */
+  driverLoopDelayMs: { p99: number; max: number };
   achievedRate: number;
 }
 
@@ -175,6 +177,8 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     let requests = 0;
     let errors = 0;
     const inFlight = new Set<Promise<void>>();
+    const driverLoop = monitorEventLoopDelay({ resolution: 10 });
+    driverLoop.enable();
     const startedAt = performance.now();
     const endsAt = startedAt + options.durationS * 1000;
     let due = 0;
@@ -206,6 +210,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
     await Promise.all(inFlight);
+    driverLoop.disable();
     const loadSeconds = (performance.now() - startedAt) / 1000;
     log(`${requests} mutations in ${loadSeconds.toFixed(1)} s, ${errors} errors`);
 
@@ -235,6 +240,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
         loopDelayMaxMs: afterLoad.loopDelay.max,
         cpuPercent: Math.round((afterLoad.cpuMs / loadWallMs) * 100),
       },
+      driverLoopDelayMs: { p99: ms(driverLoop.percentile(99)), max: ms(driverLoop.max) },
       achievedRate: Math.round(requests / loadSeconds),
     };
   } finally {
@@ -317,6 +323,7 @@ export function formatReport(report: SoakReport): string {
     `gateway RSS: before ${report.rssMb.before} MB, after settling ${report.rssMb.afterSettle} MB`,
     `session records held: right after load ${report.records.afterLoad}, after settling ${report.records.afterSettle}`,
     `gateway during the run: event-loop delay p99 ${report.gatewayDuringLoad.loopDelayP99Ms} ms, max ${report.gatewayDuringLoad.loopDelayMaxMs} ms; CPU ${report.gatewayDuringLoad.cpuPercent}% of one core`,
+    `load generator + emulator process during the mutations: event-loop delay p99 ${report.driverLoopDelayMs.p99} ms, max ${report.driverLoopDelayMs.max} ms`,
   ].join('\n');
 }
 
