@@ -3,6 +3,7 @@
  * QUEUED → FULFILLED live (over the clusterEvents subscription), the counts follow, and the page
  * reconnects by itself after the gateway restarts.
  */
+import { createHash } from 'node:crypto';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp, type GatewayApp } from '../../src/server/app.js';
@@ -12,6 +13,9 @@ import { AUTH, sessionPath, startTestGateway, TITLE, type TestGateway } from '..
 import { launchChromium, pageErrors, saveScreenshot } from './chromium.js';
 
 const REQUEST = 'mutation ($sessionId: String!) { requestCluster(titleId: "1234567890", sessionId: $sessionId) }';
+/** The operator's key, typed into the page; the gateway knows only its SHA-256. */
+const OPERATOR_KEY = 'dashboard-operator-key';
+const OPERATOR_ENV = { LOG_LEVEL: 'silent', GATEWAY_OPERATOR_KEY_HASHES: createHash('sha256').update(OPERATOR_KEY).digest('hex') };
 
 let browser: Browser;
 let gateway: TestGateway | undefined;
@@ -39,26 +43,27 @@ async function shown(page: Page): Promise<{ rows: string[]; counts: string }> {
   }));
 }
 
-async function openDashboard(url: string): Promise<{ page: Page; errors: string[] }> {
+async function openDashboard(url: string, credential = OPERATOR_KEY, expectedStatus = 'live'): Promise<{ page: Page; errors: string[] }> {
   const page = await browser.newPage({ viewport: { width: 1100, height: 620 } });
   const errors = pageErrors(page);
   await page.goto(`${url}/dashboard`);
-  await page.fill('#credential', AUTH);
+  await page.fill('#credential', credential);
   await page.click('#connect button[type=submit]');
-  await page.locator('#status[data-status="live"]').waitFor({ timeout: 10_000 });
+  await page.locator(`#status[data-status="${expectedStatus}"]`).waitFor({ timeout: 10_000 });
   return { page, errors };
 }
 
 describe('the dashboard in Chromium', () => {
   it('shows three sessions go from QUEUED to FULFILLED live, with the counts, and survives a gateway restart', async () => {
     // One server per title: the first session is served, the next two queue behind it.
-    gateway = await startTestGateway({ emulator: { capacity: 1, pollIntervalMs: 200 } });
+    gateway = await startTestGateway({ emulator: { capacity: 1, pollIntervalMs: 200 }, env: OPERATOR_ENV });
     const { page, errors } = await openDashboard(gateway.url);
     expect(await shown(page)).toEqual({ rows: [], counts: 'QUEUED=0 FULFILLED=0 ABORTED=0' });
     // The credential is not left in the page.
     expect(await page.inputValue('#credential')).toBe('');
 
-    for (const name of ['lobby-a', 'lobby-b', 'lobby-c']) await gateway.graphql(REQUEST, { sessionId: sessionPath(name) });
+    // A player requests them; the operator sees everyone's sessions.
+    for (const name of ['lobby-a', 'lobby-b', 'lobby-c']) await gateway.graphql(REQUEST, { sessionId: sessionPath(name) }, AUTH);
     await expect.poll(() => shown(page), { timeout: 10_000 }).toEqual({
       rows: ['lobby-a FULFILLED', 'lobby-b QUEUED', 'lobby-c QUEUED'],
       counts: 'QUEUED=2 FULFILLED=1 ABORTED=0',
@@ -81,7 +86,7 @@ describe('the dashboard in Chromium', () => {
     // Restart: a new gateway process on the same port (memory registry: it starts empty).
     const port = Number(new URL(gateway.url).port);
     await gateway.app.stop();
-    restarted = buildApp(loadConfig({ LOG_LEVEL: 'silent' }), gateway.emulator.url, createLogger('silent'));
+    restarted = buildApp(loadConfig(OPERATOR_ENV), gateway.emulator.url, createLogger('silent'));
     await expect.poll(() => page.locator('#status').getAttribute('data-status'), { timeout: 10_000 }).not.toBe('live');
     await restarted.start(port, '127.0.0.1');
     await page.locator('#status[data-status="live"]').waitFor({ timeout: 20_000 });
@@ -91,5 +96,16 @@ describe('the dashboard in Chromium', () => {
 
     // Failed fetches while the gateway was down are expected; nothing else may have gone wrong.
     expect(errors.filter((e) => !/Failed to fetch|ERR_CONNECTION_REFUSED|network|Failed to load resource/i.test(e))).toEqual([]);
+  });
+
+  it('says so when the credential is refused, and stops trying', async () => {
+    const own = await startTestGateway({ env: OPERATOR_ENV });
+    try {
+      const { page } = await openDashboard(own.url, 'not-an-operator-key', 'refused');
+      expect(await page.locator('#status').innerText()).toMatch(/credential refused/);
+      await page.close();
+    } finally {
+      await own.close();
+    }
   });
 });
