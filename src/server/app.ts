@@ -56,8 +56,8 @@ export function buildApp(config: GatewayConfig, gsmsBaseUrl: string, logger: Log
       useQueryStringJsonErrors(),
       ...security.plugins,
       useReadinessCheck({ endpoint: '/ready', check: () => readinessResponse(services.readinessChecks) }),
-      useGatewayMetrics(services.metrics),
-      useDashboard(logger.child({ component: 'dashboard' })),
+      useGatewayMetrics(services.metrics, { serveEndpoint: config.operating.metrics }),
+      ...(config.operating.dashboard ? [useDashboard(logger.child({ component: 'dashboard' }))] : []),
     ],
   });
 

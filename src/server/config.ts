@@ -7,6 +7,7 @@ import { EmulatorConfigError, emulatorOptionsFromEnv, type EmulatorEnvConfig } f
 import { parseXblAuthorization } from '../gsms/xbl-authorization.js';
 import { parseCredentialKey } from '../clusters/credential-cipher.js';
 import { securityConfig, securityEnv, type SecurityConfig } from './security/security-config.js';
+import { operatingConfig, operatingEnv, type OperatingConfig } from './metrics/operating-config.js';
 
 const int = (fallback: number, min = 0, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max).default(fallback);
 
@@ -27,6 +28,7 @@ const schema = z.object({
   GSMS_RETRY_MAX_TOTAL_MS: int(30_000, 1),
   GSMS_RECORD_RETENTION_MS: int(3_600_000, 1_000),
   ...securityEnv,
+  ...operatingEnv,
   GSMS_POLL_MAX_BACKOFF_MS: int(30_000, 100),
   REDIS_URL: z.string().url().refine((url) => /^rediss?:\/\//.test(url), 'must be a redis:// or rediss:// URL').optional(),
   REDIS_KEY_PREFIX: z.string().min(1).max(100).default('gsms:'),
@@ -56,6 +58,8 @@ export interface GatewayConfig {
   embeddedEmulator: EmulatorEnvConfig;
   /** Operators, introspection/GraphiQL switches and every limit (see security/security-config.ts). */
   security: SecurityConfig;
+  /** /metrics, /dashboard and the upstream readiness check (see metrics/operating-config.ts). */
+  operating: OperatingConfig;
   /** Scale-out (REDIS_URL set): shared registry, pub/sub and poll leases in Redis; unset means in memory. */
   redis: RedisConfig | undefined;
 }
@@ -112,6 +116,7 @@ export function loadConfig(env: Record<string, string | undefined>): GatewayConf
     pollMaxBackoffMs: e.GSMS_POLL_MAX_BACKOFF_MS,
     embeddedEmulator,
     security: securityConfig(e),
+    operating: operatingConfig(e),
     redis:
       e.REDIS_URL && credentialKey
         ? {

@@ -55,7 +55,7 @@ export function createServices(config: GatewayConfig, gsmsBaseUrl: string, logge
     pubsub,
     poller,
     logger,
-    readinessChecks: [upstreamReadinessCheck(gsmsBaseUrl), ...(shared ? [shared.readinessCheck] : [])],
+    readinessChecks: [upstreamReadinessCheck(gsmsBaseUrl, config.operating.readyUpstreamTimeoutMs), ...(shared ? [shared.readinessCheck] : [])],
     metrics,
     shared,
     async whenReady() {

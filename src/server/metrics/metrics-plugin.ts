@@ -9,13 +9,14 @@ import type { GatewayMetrics } from './gateway-metrics.js';
 
 export const METRICS_ENDPOINT = '/metrics';
 
-export function useGatewayMetrics(metrics: GatewayMetrics): Plugin {
+/** `serveEndpoint: false` keeps counting but answers no `GET /metrics` (e.g. on a public port). */
+export function useGatewayMetrics(metrics: GatewayMetrics, { serveEndpoint = true }: { serveEndpoint?: boolean } = {}): Plugin {
   return {
     onPluginInit({ addPlugin }) {
       addPlugin(
         usePrometheus({
           registry: metrics.registry,
-          endpoint: METRICS_ENDPOINT,
+          endpoint: serveEndpoint ? METRICS_ENDPOINT : false,
           // The request URL would make one series per distinct query string: unbounded cardinality.
           labels: { url: false },
           metrics: {
