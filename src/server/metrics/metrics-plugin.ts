@@ -22,6 +22,9 @@ export function useGatewayMetrics(metrics: GatewayMetrics, { serveEndpoint = tru
           metrics: {
             // A summary repeats the duration histogram and cannot be aggregated across instances.
             graphql_envelop_request_time_summary: false,
+            // No field of this schema is deprecated, so the counter could only ever read zero, yet it walks
+            // every operation's document with a TypeInfo on each request (~3% of a requestCluster's CPU).
+            graphql_envelop_deprecated_field: false,
           },
         }),
       );
