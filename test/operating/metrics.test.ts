@@ -2,7 +2,9 @@
  * `GET /metrics`: the names an operator's dashboards rely on, counters that move with traffic, histogram
  * buckets, and gauges that follow sessions, pollers, subscriptions and sockets.
  */
+import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { request } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AUTH, collectWs, sessionPath, startTestGateway, TITLE, type TestGateway } from '../support/gateway.js';
 import { buckets, scrape } from './prometheus-text.js';
@@ -137,3 +139,30 @@ describe('GET /metrics', () => {
     expect((await scrape(two.url)).value('gsms_upstream_requests_total{status="200",attempt="1"}')).toBe(0);
   });
 });
+
+describe('GET /metrics while the registry is unreachable', () => {
+  it('still answers (Redis configured but down), and /ready names redis', async () => {
+    const gw = await gateway({
+      env: {
+        REDIS_URL: `redis://127.0.0.1:${await closedPort()}`,
+        GSMS_CREDENTIAL_KEY: '0'.repeat(64),
+        REDIS_COMMAND_TIMEOUT_MS: '200',
+      },
+    });
+    const scraped = await scrape(gw.url);
+    expect(scraped.types.get('gsms_sessions')).toBe('gauge');
+    expect(scraped.types.get('gsms_upstream_requests_total')).toBe('counter');
+    const ready = await request(`${gw.url}/ready`);
+    expect(ready.statusCode).toBe(503);
+    expect(await ready.body.json()).toMatchObject({ ready: false, checks: { upstream: true, redis: false } });
+  });
+});
+
+/** A loopback port nothing listens on: bound, then released. */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}

@@ -97,7 +97,14 @@ export function createGatewayMetrics(): GatewayMetrics {
     labelNames: ['state'] as const,
     registers,
     async collect() {
-      const records = stateSource ? await stateSource.registry.list({}) : [];
+      let records;
+      try {
+        records = stateSource ? await stateSource.registry.list({}) : [];
+      } catch {
+        // The registry is unreachable (Redis down): keep the last counts rather than fail the whole scrape,
+        // which is when an operator needs the other metrics most. /ready reports the outage.
+        return;
+      }
       // Every state, zeros included, so a dashboard shows 0 rather than "no data".
       for (const state of STATES) this.set({ state }, records.filter((record) => record.state === state).length);
     },
