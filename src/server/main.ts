@@ -23,7 +23,10 @@ async function main(): Promise<void> {
 
   const app = buildApp(config, gsmsBaseUrl, logger);
   const url = await app.start();
-  logger.info({ graphql: `${url}/graphql`, gsms: gsmsBaseUrl }, `gateway ready: open ${url}/graphql for GraphiQL`);
+  logger.info(
+    { graphql: `${url}/graphql`, gsms: gsmsBaseUrl },
+    `gateway ready: open ${url}/graphql for GraphiQL${config.operating.dashboard ? `, ${url}/dashboard for the live sessions` : ''}`,
+  );
 
   let stopping = false;
   const shutdown = async (signal: string) => {
