@@ -75,3 +75,41 @@ describe('GSMS down for 10 s while 50 sessions are queued and subscribed', () =>
     expect(recoveryMs).toBeLessThan(30_000);
   });
 });
+
+describe('an outage longer than the retry budget', () => {
+  it('pollers back off to GSMS_POLL_MAX_BACKOFF_MS at most, so recovery stays bounded however long GSMS was away', { timeout: 60_000 }, async () => {
+    const emulator = await startEmulator({ capacity: 0, pollIntervalMs: 100 });
+    cleanup.push(() => emulator.close());
+    const proxy = await startTcpProxy(emulator.port);
+    cleanup.push(() => proxy.close());
+    // Each call gives up after 300 ms, so over 9 s a poller fails again and again and its back-off reaches the
+    // cap. Uncapped (30 s), its calls would go out at about 0.5, 1.2, 2.3, 4.2 and 7.7 s, then not before 14 s:
+    // 5 s after GSMS is back. Capped at 1 s, the next call is at most 1.1 s away.
+    const gateway = await startProofGateway(proxy.url, { env: { GSMS_RETRY_MAX_TOTAL_MS: '300', GSMS_CONNECT_TIMEOUT_MS: '200', GSMS_POLL_MAX_BACKOFF_MS: '1000' } });
+    cleanup.push(() => gateway.close());
+    const s = sessionPath('long-outage');
+    expect((await gateway.graphql(REQUEST, { s })).data).toEqual({ requestCluster: 'QUEUED' });
+    let queued!: () => void;
+    const subscribed = new Promise<void>((resolve) => (queued = resolve));
+    let fulfilledAt = 0;
+    const follow = collectWs<Follow>(gateway.wsClient({ authorization: AUTH }), FOLLOW, { s }, (r) => {
+      if (r.data?.clusterStatus.state === 'QUEUED') queued();
+      if (r.data?.clusterStatus.state === 'FULFILLED') fulfilledAt = performance.now();
+    });
+    await subscribed;
+
+    await proxy.stop();
+    emulator.setCapacity(1);
+    await sleep(9_000);
+    const backAt = performance.now();
+    await proxy.resume();
+    const { results, error } = await follow;
+    expect(error).toBeUndefined();
+    expect(results.map((r) => r.data?.clusterStatus.state)).toEqual(['QUEUED', 'FULFILLED']);
+    const recoveryMs = fulfilledAt - backAt;
+    console.info(`long outage: FULFILLED ${Math.round(recoveryMs)} ms after GSMS came back (back-off cap 1000 ms)`);
+    // At most the capped back-off plus 10% jitter and one call (about 1.4 s); the slack is for a busy machine.
+    expect(recoveryMs).toBeLessThan(4_000);
+  });
+});
+
