@@ -21,8 +21,8 @@ export interface PollStats {
 
 /** What each op takes and answers; ops a role does not serve answer an error. */
 export interface ChildOps {
-  /** Forces two full GCs, then reads `process.memoryUsage()`. */
-  memory(): MemorySample;
+  /** Forces full GCs, then reads `process.memoryUsage()`. */
+  memory(): Promise<MemorySample>;
   /** CPU time this process has used so far (user + system), in µs. */
   cpuMicros(): number;
   /** Emulator: sets the per-title capacity (raising it serves every queued session at once). */

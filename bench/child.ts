@@ -3,6 +3,7 @@
  * Starts one server (or the emulator), tells the parent its URL, then answers ops over IPC until told
  * to close or until the parent goes away.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { ChildOps, ChildReply, ChildRequest, ChildRole, MemorySample } from './child-protocol.js';
 import { startBenchEmulator } from './servers/emulator.js';
 import { startFloor } from './servers/floor.js';
@@ -14,10 +15,16 @@ type Handlers = Partial<ChildOps>;
 const role = process.argv[2] as ChildRole;
 const options = JSON.parse(process.argv[3] ?? '{}') as { upstreamUrl?: string; capacity?: number; pollIntervalMs?: number; env?: Record<string, string> };
 
-function memory(): MemorySample {
+/**
+ * Full GCs, a pause (V8 hands freed pages back to the OS lazily, and RSS is what the OS counts), then a
+ * last GC before reading.
+ */
+async function memory(): Promise<MemorySample> {
   const gc = (globalThis as { gc?: () => void }).gc;
   if (!gc) throw new Error('start the child with --expose-gc');
   gc();
+  gc();
+  await sleep(500);
   gc();
   const { rss, heapUsed } = process.memoryUsage();
   return { rss, heapUsed };
@@ -66,13 +73,13 @@ const shutdown = async () => {
   process.exit(0);
 };
 
-process.on('message', (message: ChildRequest) => {
+process.on('message', async (message: ChildRequest) => {
   if (message.op === 'close') return void shutdown();
   try {
     const common: Partial<Record<string, (...args: unknown[]) => unknown>> = { memory, cpuMicros };
     const handler = common[message.op] ?? (running.handlers[message.op] as ((...args: unknown[]) => unknown) | undefined);
     if (!handler) throw new Error(`${role} does not serve ${message.op}`);
-    reply({ kind: 'result', id: message.id, value: handler(...message.args) });
+    reply({ kind: 'result', id: message.id, value: await handler(...message.args) });
   } catch (error) {
     reply({ kind: 'error', id: message.id, error: error instanceof Error ? error.message : String(error) });
   }

@@ -61,8 +61,12 @@ export async function measureFanout(plan: FanoutPlan, factor: number, progress: 
 
     progress(`  ${factor}×: opening ${subscriptions} subscriptions over ${connections} connections`);
     const wsUrl = gateway.url.replace(/^http/, 'ws');
-    for (let i = 0; i < connections; i += 1) {
-      clients.push(createClient({ url: wsUrl, webSocketImpl: WebSocket, retryAttempts: 0, connectionParams: { authorization: AUTHORIZATION } }));
+    // Connected a batch at a time: a thousand simultaneous handshakes overflow the listen backlog.
+    for (let start = 0; start < connections; start += CONNECT_BATCH) {
+      const batch = Array.from({ length: Math.min(CONNECT_BATCH, connections - start) }, () =>
+        connectClient(wsUrl).then((client) => clients.push(client)),
+      );
+      await Promise.all(batch);
     }
     const subscribed = performance.now();
     const tracker = new FanoutTracker(sessions, plan.subscribersPerSession);
@@ -82,6 +86,10 @@ export async function measureFanout(plan: FanoutPlan, factor: number, progress: 
     await tracker.allQueued(timeoutFor(subscriptions));
     const subscribeAllMs = performance.now() - subscribed;
     const after = await gateway.call('memory');
+    progress(
+      `  ${factor}×: all subscribed in ${Math.round(subscribeAllMs)} ms; per subscription ` +
+        `${Math.round((after.rss - before.rss) / subscriptions)} B rss, ${Math.round((after.heapUsed - before.heapUsed) / subscriptions)} B heap`,
+    );
 
     progress(`  ${factor}×: counting polls over ${plan.pollWindowIntervals} intervals of ${plan.pollIntervalMs} ms`);
     await emulator.call('openPollWindow');
@@ -116,6 +124,23 @@ export async function measureFanout(plan: FanoutPlan, factor: number, progress: 
     await Promise.all(clients.map((client) => client.dispose()));
     await closeAll([gateway, emulator]);
   }
+}
+
+const CONNECT_BATCH = 50;
+
+/** A graphql-ws client, resolved once the server has acknowledged its connection. */
+function connectClient(url: string): Promise<Client> {
+  return new Promise((resolve, reject) => {
+    const client: Client = createClient({
+      url,
+      webSocketImpl: WebSocket,
+      lazy: false,
+      retryAttempts: 0,
+      connectionParams: { authorization: AUTHORIZATION },
+      onNonLazyError: (error) => reject(new Error(`graphql-ws connection failed: ${describeError(error)}`)),
+      on: { connected: () => resolve(client) },
+    });
+  });
 }
 
 /** Generous bounds for a loaded 2-core machine: a hung run fails instead of hanging. */
@@ -216,6 +241,9 @@ class FanoutTracker {
 
 function describeError(error: unknown): string {
   if (error instanceof Error) return error.message;
-  if (typeof error === 'object' && error !== null && 'code' in error) return `close ${String((error as { code: unknown }).code)} ${String((error as { reason?: unknown }).reason ?? '')}`;
-  return JSON.stringify(error);
+  if (Array.isArray(error)) return error.map((e: { message?: unknown }) => String(e?.message ?? e)).join('; ');
+  if (typeof error !== 'object' || error === null) return String(error);
+  const { code, reason, message, type } = error as { code?: unknown; reason?: unknown; message?: unknown; type?: unknown };
+  if (code !== undefined) return `socket closed ${String(code)} ${String(reason ?? '')}`;
+  return String(message ?? type ?? 'unknown error');
 }

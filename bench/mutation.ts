@@ -101,7 +101,7 @@ export async function prefulfilSessions(emulatorUrl: string, sessions: number): 
   }
 }
 
-async function load(target: LoadTarget, plan: MutationPlan, durationS: number): Promise<RunFigures> {
+export async function load(target: LoadTarget, plan: MutationPlan, durationS: number): Promise<RunFigures> {
   const sessionIds = Array.from({ length: plan.sessions }, (_, i) => benchSessionId(i));
   let next = 0;
   const cpuBefore = await target.server.call('cpuMicros');
