@@ -28,18 +28,14 @@ export interface FanoutFigures {
   connections: number;
   pollIntervalMs: number;
   bytesPerSubscription: { rss: number; heap: number };
+  /** Posts counted at the emulator ÷ (sessions × window ÷ interval). */
   pollsPerSessionPerInterval: number;
-  /** Polls counted against the mean jittered interval the poller aims at (interval × 1.05): 1 is one poll per session per loop turn. */
-  pollsPerSessionPerJitteredInterval: number;
   polls: PollStats;
   spreadMs: { p50: number; p99: number; max: number };
   /** Subscribe to first event (QUEUED), for all subscriptions. */
   subscribeAllMs: number;
   errors: number;
 }
-
-/** The poller's jitter only lengthens the interval, by up to 10% (decisions.md), 5% on average. */
-const MEAN_JITTER = 0.05;
 
 export async function measureFanout(plan: FanoutPlan, factor: number, progress: (line: string) => void = () => {}): Promise<FanoutFigures> {
   const sessions = plan.sessions * factor;
@@ -114,7 +110,6 @@ export async function measureFanout(plan: FanoutPlan, factor: number, progress: 
         heap: Math.round((after.heapUsed - before.heapUsed) / subscriptions),
       },
       pollsPerSessionPerInterval: round(polls.polls / (sessions * expectedPerSession), 3),
-      pollsPerSessionPerJitteredInterval: round((polls.polls * (1 + MEAN_JITTER)) / (sessions * expectedPerSession), 3),
       polls,
       spreadMs: { p50: round(percentile(spreads, 50), 1), p99: round(percentile(spreads, 99), 1), max: round(Math.max(...spreads), 1) },
       subscribeAllMs: Math.round(subscribeAllMs),

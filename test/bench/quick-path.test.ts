@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { TEST_PLAN } from '../../bench/plan.js';
-import { formatTable } from '../../bench/report.js';
+import { GAP_SLACK_MS, formatTable } from '../../bench/report.js';
 import { runBench } from '../../bench/run.js';
 
 describe('npm run bench (on tiny numbers)', () => {
@@ -29,10 +29,11 @@ describe('npm run bench (on tiny numbers)', () => {
     expect(fanout.errors).toBe(0);
     expect(Number.isFinite(fanout.bytesPerSubscription.rss)).toBe(true);
     expect(Number.isFinite(fanout.bytesPerSubscription.heap)).toBe(true);
-    // One poll loop per session, whatever the subscriber count: never more than one post per interval.
+    // One poll loop per session, whatever the subscriber count (one per subscriber would read about 3 here),
+    // and never two posts of a session within an interval. The window's edges make the ratio approximate.
     expect(fanout.pollsPerSessionPerInterval).toBeGreaterThan(0);
-    expect(fanout.pollsPerSessionPerInterval).toBeLessThanOrEqual(1);
-    expect(fanout.polls.minGapMs ?? TEST_PLAN.fanout.pollIntervalMs).toBeGreaterThanOrEqual(TEST_PLAN.fanout.pollIntervalMs);
+    expect(fanout.pollsPerSessionPerInterval).toBeLessThan(1.5);
+    expect(fanout.polls.minGapMs ?? TEST_PLAN.fanout.pollIntervalMs).toBeGreaterThanOrEqual(TEST_PLAN.fanout.pollIntervalMs - GAP_SLACK_MS);
     expect(Number.isFinite(fanout.spreadMs.p99)).toBe(true);
 
     expect(results.scaling.map((s) => s.factor)).toEqual(TEST_PLAN.fanout.factors);
