@@ -4,12 +4,11 @@
  */
 import type { Writable } from 'node:stream';
 import { createClient, type Client } from 'graphql-ws';
-import { request } from 'undici';
 import WebSocket from 'ws';
 import { buildApp, type GatewayApp } from '../../src/server/app.js';
 import { loadConfig } from '../../src/server/config.js';
 import { createLogger } from '../../src/server/logger.js';
-import { AUTH, type GraphQLResponse } from '../support/gateway.js';
+import { AUTH, postGraphQL, type GraphQLResponse } from '../support/gateway.js';
 
 export interface ProofGateway {
   url: string;
@@ -43,14 +42,7 @@ export async function startProofGateway(
     url,
     wsUrl,
     app,
-    async graphql(query, variables, authorization = AUTH) {
-      const response = await request(`${url}/graphql`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', ...(authorization ? { authorization } : {}) },
-        body: JSON.stringify({ query, variables }),
-      });
-      return { status: response.statusCode, ...((await response.body.json()) as object) };
-    },
+    graphql: (query, variables, authorization = AUTH) => postGraphQL(url, query, variables, authorization),
     wsClient(connectionParams = { authorization: AUTH }) {
       const client = createClient({ url: wsUrl, webSocketImpl: WebSocket, retryAttempts: 0, lazy: true, connectionParams });
       clients.push(client);

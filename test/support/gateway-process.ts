@@ -8,7 +8,7 @@ import { createInterface } from 'node:readline';
 import { createClient, type Client } from 'graphql-ws';
 import { request } from 'undici';
 import WebSocket from 'ws';
-import { AUTH, type GraphQLResponse } from './gateway.js';
+import { AUTH, postGraphQL, type GraphQLResponse } from './gateway.js';
 
 export interface GatewayProcess {
   url: string;
@@ -85,14 +85,7 @@ export async function startGatewayProcess(env: Record<string, string>, startTime
     pid: child.pid!,
     logs,
     exited,
-    async graphql(query, variables, authorization = AUTH) {
-      const response = await request(`${url}/graphql`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', ...(authorization ? { authorization } : {}) },
-        body: JSON.stringify({ query, variables }),
-      });
-      return { status: response.statusCode, ...((await response.body.json()) as object) };
-    },
+    graphql: (query, variables, authorization = AUTH) => postGraphQL(url, query, variables, authorization),
     async status(path) {
       const response = await request(`${url}${path}`);
       await response.body.dump();

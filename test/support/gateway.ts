@@ -26,6 +26,21 @@ export interface GraphQLResponse<T = Record<string, unknown>> {
   errors?: { message: string; extensions?: Record<string, unknown> }[];
 }
 
+/** POSTs an operation to a gateway's /graphql as JSON; `authorization: null` sends no credential. */
+export async function postGraphQL<T = Record<string, unknown>>(
+  baseUrl: string,
+  query: string,
+  variables?: Record<string, unknown>,
+  authorization: string | null = AUTH,
+): Promise<GraphQLResponse<T>> {
+  const response = await request(`${baseUrl}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(authorization ? { authorization } : {}) },
+    body: JSON.stringify({ query, variables }),
+  });
+  return { status: response.statusCode, ...((await response.body.json()) as object) };
+}
+
 export interface TestGateway {
   url: string;
   app: GatewayApp;
@@ -50,14 +65,7 @@ export async function startTestGateway(
     url,
     app,
     emulator,
-    async graphql(query, variables, authorization = AUTH) {
-      const response = await request(`${url}/graphql`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', ...(authorization ? { authorization } : {}) },
-        body: JSON.stringify({ query, variables }),
-      });
-      return { status: response.statusCode, ...((await response.body.json()) as object) };
-    },
+    graphql: (query, variables, authorization = AUTH) => postGraphQL(url, query, variables, authorization),
     wsClient(connectionParams = { authorization: AUTH }) {
       const client = createClient({ url: `${url.replace('http', 'ws')}/graphql`, webSocketImpl: WebSocket, retryAttempts: 0, connectionParams });
       clients.push(client);
