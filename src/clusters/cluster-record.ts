@@ -3,21 +3,17 @@
  * asked. The credential used to poll is kept apart (see ClusterRegistry.pollCredential) so that a record
  * can be published, logged or returned without ever carrying a token.
  */
-import type { ClusterAnswer, FulfillmentState, PortMapping } from '../gsms/wire.js';
+import type { ClusterAnswer, FulfillmentState } from '../gsms/wire.js';
 
-export interface ClusterRecord {
+/**
+ * The last answer (state, interval, connection info, and the `X-XblCorrelationId` it came with), plus what
+ * the gateway adds.
+ */
+export interface ClusterRecord extends ClusterAnswer {
   /** Canonical MPSD session path: the record's key. */
   sessionId: string;
   /** Decimal title id. */
   titleId: string;
-  state: FulfillmentState;
-  pollIntervalMs: number;
-  hostName: string | null;
-  region: string | null;
-  portMappings: PortMapping[];
-  secureContext: string | null;
-  /** `X-XblCorrelationId` of the answer this record was last updated from. */
-  correlationId: string | null;
   /** ISO-8601 UTC. */
   requestedAt: string;
   /** When GSMS last answered for this session (the request or a poll): the poller's clock. */
@@ -34,11 +30,8 @@ export interface ClusterRecord {
 
 export const isTerminal = (state: FulfillmentState): boolean => state === 'FULFILLED' || state === 'ABORTED';
 
-/** The parts of an upstream answer a record keeps. */
-export function answerFields(answer: ClusterAnswer): Pick<
-  ClusterRecord,
-  'state' | 'pollIntervalMs' | 'hostName' | 'region' | 'portMappings' | 'secureContext' | 'correlationId'
-> {
+/** The parts of an upstream answer a record keeps: all of them, copied so the record owns its values. */
+export function answerFields(answer: ClusterAnswer): ClusterAnswer {
   const { state, pollIntervalMs, hostName, region, portMappings, secureContext, correlationId } = answer;
   return { state, pollIntervalMs, hostName, region, portMappings, secureContext, correlationId };
 }
