@@ -7,7 +7,7 @@ import type { BenchPlan } from './plan.js';
 
 export interface BenchResults {
   mode: BenchPlan['mode'];
-  machine: { cores: number; node: string; at: string; cpu: string; loadAverageAtStart: number[] };
+  machine: { cores: number; node: string; at: string; cpu: string; loadAverageAtStart: number[]; loadAverageAtEnd?: number[] };
   placement: string;
   mutation: MutationFigures;
   fanout: FanoutFigures & { connections: number };
@@ -21,6 +21,7 @@ export interface BenchResults {
     connections: number;
     pollsPerSessionPerInterval: number;
     minPollGapMs: number | null;
+    meanPollGapMs: number | null;
     spreadP50Ms: number;
     spreadP99Ms: number;
     subscribeAllMs: number;
@@ -69,6 +70,7 @@ export function buildResults(plan: BenchPlan, machine: BenchResults['machine'], 
       connections: f.connections,
       pollsPerSessionPerInterval: f.pollsPerSessionPerInterval,
       minPollGapMs: f.polls.minGapMs,
+      meanPollGapMs: f.polls.meanGapMs === null ? null : Math.round(f.polls.meanGapMs),
       spreadP50Ms: f.spreadMs.p50,
       spreadP99Ms: f.spreadMs.p99,
       subscribeAllMs: f.subscribeAllMs,
@@ -90,6 +92,11 @@ export function buildResults(plan: BenchPlan, machine: BenchResults['machine'], 
           (headline.polls.minGapMs ?? Number.POSITIVE_INFINITY) >= headline.pollIntervalMs - GAP_SLACK_MS,
       ),
       spreadP99Ms: target('<= 50', headline.spreadMs.p99, headline.spreadMs.p99 <= 50),
+      pollsAtLargestLoad: target(
+        `0.9–1.0 at ${last.factor}× too (poll cost grows with sessions, one poll each)`,
+        last.pollsPerSessionPerInterval,
+        last.pollsPerSessionPerInterval >= 0.9 && last.pollsPerSessionPerInterval <= 1.02,
+      ),
       heapPerSubscriptionGrowth: target(`<= ~1 (last factor ÷ first, ${last.factor}× vs ${first.factor}×)`, Number(heapGrowth.toFixed(2)), heapGrowth <= 1.25),
     },
   };
@@ -100,7 +107,7 @@ const pad = (value: unknown, width: number) => String(value).padStart(width);
 export function formatTable(results: BenchResults): string {
   const { mutation: m, machine } = results;
   const lines = [
-    `gsms-graphql benchmark (${results.mode}) — ${machine.cores} cores (${machine.cpu}), node ${machine.node}, ${machine.at}, load average at start ${machine.loadAverageAtStart.join(' ')}`,
+    `gsms-graphql benchmark (${results.mode}) — ${machine.cores} cores (${machine.cpu}), node ${machine.node}, ${machine.at}, load average at start ${machine.loadAverageAtStart.join(' ')}, at end ${machine.loadAverageAtEnd?.join(' ') ?? '?'}`,
     `placement: ${results.placement}`,
     '',
     `Mutation path: c=${m.concurrency}, ${m.durationS} s × ${m.runs} runs each, interleaved; ${m.sessions} rotating sessions, all fulfilled`,
@@ -112,10 +119,10 @@ export function formatTable(results: BenchResults): string {
     `gateway/floor: ${m.ratios.gatewayToFloorRps}× req/s, ${m.ratios.gatewayToFloorP99}× p99, ${m.ratios.gatewayToFloorCpuPerRequest}× CPU/req    gateway/peer: ${m.ratios.gatewayToPeerRps}× req/s, ${m.ratios.gatewayToPeerP99}× p99, ${m.ratios.gatewayToPeerCpuPerRequest}× CPU/req`,
     '',
     `Subscription fan-out (one gateway process; poll interval ${results.fanout.pollIntervalMs} ms)`,
-    `${'factor'.padEnd(7)}${pad('sessions', 9)}${pad('subs', 8)}${pad('conns', 7)}${pad('B/sub rss', 11)}${pad('B/sub heap', 12)}${pad('polls/sess/int', 16)}${pad('min gap ms', 12)}${pad('spread p50', 12)}${pad('p99', 8)}${pad('errors', 8)}`,
+    `${'factor'.padEnd(7)}${pad('sessions', 9)}${pad('subs', 8)}${pad('conns', 7)}${pad('B/sub rss', 11)}${pad('B/sub heap', 12)}${pad('polls/sess/int', 16)}${pad('min gap ms', 12)}${pad('mean gap', 10)}${pad('spread p50', 12)}${pad('p99', 8)}${pad('errors', 8)}`,
     ...results.scaling.map(
       (f) =>
-        `${`${f.factor}×`.padEnd(7)}${pad(f.sessions, 9)}${pad(f.subscriptions, 8)}${pad(f.connections, 7)}${pad(f.rssBytesPerSubscription, 11)}${pad(f.heapBytesPerSubscription, 12)}${pad(f.pollsPerSessionPerInterval, 16)}${pad(f.minPollGapMs ?? '–', 12)}${pad(f.spreadP50Ms, 12)}${pad(f.spreadP99Ms, 8)}${pad(f.errors, 8)}`,
+        `${`${f.factor}×`.padEnd(7)}${pad(f.sessions, 9)}${pad(f.subscriptions, 8)}${pad(f.connections, 7)}${pad(f.rssBytesPerSubscription, 11)}${pad(f.heapBytesPerSubscription, 12)}${pad(f.pollsPerSessionPerInterval, 16)}${pad(f.minPollGapMs ?? '–', 12)}${pad(f.meanPollGapMs ?? '–', 10)}${pad(f.spreadP50Ms, 12)}${pad(f.spreadP99Ms, 8)}${pad(f.errors, 8)}`,
     ),
     '',
     'Targets',

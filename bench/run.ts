@@ -35,7 +35,7 @@ export async function runBench(plan: BenchPlan, progress: (line: string) => void
   const scaling: FanoutFigures[] = [];
   for (const factor of plan.fanout.factors) scaling.push(await measureFanout(plan.fanout, factor, progress));
 
-  return buildResults(plan, machine, mutation, scaling);
+  return buildResults(plan, { ...machine, loadAverageAtEnd: currentLoad() }, mutation, scaling);
 }
 
 const isMain = process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1];
