@@ -268,9 +268,7 @@ interface GatewayProcess {
 async function startGatewayProcess(gsmsBaseUrl: string, options: SoakOptions): Promise<GatewayProcess> {
   const child: ChildProcess = fork(fileURLToPath(new URL('./soak-gateway.ts', import.meta.url)), [], {
     execArgv: ['--expose-gc', '--import', 'tsx'],
-    env: { ...process.env, GSMS_BASE_URL: gsmsBaseUrl, LOG_LEVEL: options.logLevel, GSMS_RECORD_RETENTION_MS: String(options.retentionMs),
-      // Retention may not be shorter than the watch time (config.ts); soak sessions settle well within it.
-      GSMS_WATCH_TIMEOUT_MS: String(options.retentionMs), PORT: '0', REDIS_URL: '' },
+    env: { ...process.env, GSMS_BASE_URL: gsmsBaseUrl, LOG_LEVEL: options.logLevel, GSMS_RECORD_RETENTION_MS: String(options.retentionMs), PORT: '0', REDIS_URL: '' },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const exited = once(child, 'exit');

@@ -5,6 +5,7 @@ import {
   applyAnswer,
   matchesFilter,
   newRecord,
+  recordExpiresAt,
   withRequester,
   type ClusterFilter,
   type ClusterRegistry,
@@ -22,20 +23,22 @@ export class MemoryClusterRegistry implements ClusterRegistry {
   readonly #sweeper: NodeJS.Timeout;
 
   /**
-   * @param retentionMs how long a record is kept after its last update, so memory stays bounded in a
-   *   long-running process; the Redis registry uses a key expiry for the same purpose.
+   * @param retentionMs how long a record is kept after its last update (a watched session's record at least
+   *   until its watch ends, see recordExpiresAt), so memory stays bounded in a long-running process; the Redis
+   *   registry uses a key expiry for the same purpose.
    */
   constructor(
     private readonly retentionMs = 3_600_000,
+    private readonly watchTimeoutMs = 600_000,
     private readonly now: () => Date = () => new Date(),
   ) {
     this.#sweeper = setInterval(() => this.#sweep(), Math.min(retentionMs, 60_000)).unref();
   }
 
   #sweep(): void {
-    const cutoff = this.now().getTime() - this.retentionMs;
+    const now = this.now().getTime();
     for (const [sessionId, { record }] of this.#entries) {
-      if (Date.parse(record.updatedAt) < cutoff) this.#entries.delete(sessionId);
+      if (recordExpiresAt(record, this.retentionMs, this.watchTimeoutMs) < now) this.#entries.delete(sessionId);
     }
   }
 

@@ -25,6 +25,7 @@ import {
   applyAnswer,
   matchesFilter,
   newRecord,
+  recordExpiresAt,
   withRequester,
   type ClusterFilter,
   type ClusterRegistry,
@@ -40,8 +41,8 @@ interface StoredCluster {
   credential: string;
 }
 
-// KEYS: record, clusters index, watching index. ARGV: expected value ('' = absent), new value, retention ms,
-// session id, updated-at ms, watch-start ms ('' = not queued: leave the watching index).
+// KEYS: record, clusters index, watching index. ARGV: expected value ('' = absent), new value, time to live
+// ms, session id, index score (expiry − retention), watch-start ms ('' = not queued: leave the watching index).
 const COMPARE_AND_STORE = `
 local current = redis.call('GET', KEYS[1])
 if current == false then current = '' end
@@ -77,6 +78,8 @@ export interface RedisClusterRegistryOptions {
   keyPrefix: string;
   cipher: CredentialCipher;
   retentionMs: number;
+  /** A queued record is kept at least until its watch ends (recordExpiresAt). */
+  watchTimeoutMs: number;
   now?: () => Date;
 }
 
@@ -85,6 +88,7 @@ export class RedisClusterRegistry implements ClusterRegistry {
   readonly #prefix: string;
   readonly #cipher: CredentialCipher;
   readonly #retentionMs: number;
+  readonly #watchTimeoutMs: number;
   readonly #now: () => Date;
   /** The last queued write per session on this instance. */
   readonly #writes = new Map<string, Promise<unknown>>();
@@ -94,6 +98,7 @@ export class RedisClusterRegistry implements ClusterRegistry {
     this.#prefix = options.keyPrefix;
     this.#cipher = options.cipher;
     this.#retentionMs = options.retentionMs;
+    this.#watchTimeoutMs = options.watchTimeoutMs;
     this.#now = options.now ?? (() => new Date());
     this.#redis.defineCommand('gsmsCompareAndStore', { numberOfKeys: 3, lua: COMPARE_AND_STORE });
   }
@@ -204,6 +209,9 @@ export class RedisClusterRegistry implements ClusterRegistry {
       const next = change(raw ? (JSON.parse(raw) as StoredCluster) : null);
       if (!next) return null;
       const { record } = next.stored;
+      // The index scores a record by "expiry minus retention", so trimming the index at now − retention
+      // drops exactly the records that have expired.
+      const expiresAt = recordExpiresAt(record, this.#retentionMs, this.#watchTimeoutMs);
       const stored = await whileReachable(() =>
         this.#redis.gsmsCompareAndStore(
           key,
@@ -211,9 +219,9 @@ export class RedisClusterRegistry implements ClusterRegistry {
           this.#watchingKey,
           raw ?? '',
           JSON.stringify(next.stored),
-          this.#retentionMs,
+          Math.max(1, expiresAt - this.#now().getTime()),
           sessionId,
-          Date.parse(record.updatedAt),
+          expiresAt - this.#retentionMs,
           record.state === 'QUEUED' ? String(Date.parse(record.watchStartedAt)) : '',
         ),
       );

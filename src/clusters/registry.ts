@@ -77,6 +77,18 @@ export function withRequester(requesters: readonly string[], requester: string):
   return [...requesters.filter((r) => r !== requester), requester];
 }
 
+/**
+ * When a record may be forgotten: `retentionMs` after its last update, but never while its session is still
+ * queued and watched (its watch ends `watchTimeoutMs` after it was last requested). Without the second rule a
+ * retention shorter than the poll interval or an outage would drop a watched session, leaving its
+ * subscribers with no further event.
+ */
+export function recordExpiresAt(record: ClusterRecord, retentionMs: number, watchTimeoutMs: number): number {
+  const afterUpdate = Date.parse(record.updatedAt) + retentionMs;
+  if (record.state !== 'QUEUED') return afterUpdate;
+  return Math.max(afterUpdate, Date.parse(record.watchStartedAt) + watchTimeoutMs + retentionMs);
+}
+
 export function matchesFilter(record: ClusterRecord, filter: ClusterFilter): boolean {
   return (!filter.titleId || record.titleId === filter.titleId) && (!filter.state || record.state === filter.state);
 }

@@ -39,13 +39,7 @@ const schema = z.object({
     .string()
     .optional()
     .refine((value) => value === undefined || parseCredentialKey(value) !== null, 'must be 32 bytes, as 64 hex digits or base64'),
-})
-  // A record expires GSMS_RECORD_RETENTION_MS after its last update; a shorter retention than the watch time
-  // could forget a session that is still queued and watched, leaving its subscribers waiting for nothing.
-  .refine((env) => env.GSMS_RECORD_RETENTION_MS >= env.GSMS_WATCH_TIMEOUT_MS, {
-    path: ['GSMS_RECORD_RETENTION_MS'],
-    message: 'must be at least GSMS_WATCH_TIMEOUT_MS, so a session is never forgotten while it is still watched',
-  });
+});
 
 export interface GatewayConfig {
   port: number;

@@ -30,7 +30,12 @@ export interface RedisClusterState {
   close(): Promise<void>;
 }
 
-export function createRedisClusterState(config: RedisConfig, recordRetentionMs: number, logger: Logger): RedisClusterState {
+export function createRedisClusterState(
+  config: RedisConfig,
+  retention: { recordRetentionMs: number; watchTimeoutMs: number },
+  logger: Logger,
+): RedisClusterState {
+  const { recordRetentionMs, watchTimeoutMs } = retention;
   const instanceId = randomUUID();
   const log = logger.child({ component: 'redis', instanceId });
   const connections = connectRedis({ url: config.url, commandTimeoutMs: config.commandTimeoutMs }, log);
@@ -39,6 +44,7 @@ export function createRedisClusterState(config: RedisConfig, recordRetentionMs: 
     keyPrefix: config.keyPrefix,
     cipher: new CredentialCipher(config.credentialKey),
     retentionMs: recordRetentionMs,
+    watchTimeoutMs,
   });
   const pubsub = createRedisClusterPubSub({
     publishClient: connections.publisher,

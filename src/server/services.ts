@@ -35,8 +35,8 @@ export function createServices(config: GatewayConfig, gsmsBaseUrl: string, logge
     logger: logger.child({ component: 'gsms-client' }),
     observer: metrics.upstreamObserver,
   });
-  const shared = config.redis ? createRedisClusterState(config.redis, config.recordRetentionMs, logger) : undefined;
-  const registry = shared?.registry ?? new MemoryClusterRegistry(config.recordRetentionMs);
+  const shared = config.redis ? createRedisClusterState(config.redis, config, logger) : undefined;
+  const registry = shared?.registry ?? new MemoryClusterRegistry(config.recordRetentionMs, config.watchTimeoutMs);
   const pubsub = shared?.pubsub ?? createClusterPubSub();
   const poller = new ClusterPoller({
     gsms,

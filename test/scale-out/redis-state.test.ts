@@ -42,7 +42,7 @@ afterAll(async () => {
   await redis?.dispose();
 });
 
-const registryOn = (client: Redis) => new RedisClusterRegistry({ redis: client, keyPrefix: prefix, cipher: new CredentialCipher(key), retentionMs: 60_000 });
+const registryOn = (client: Redis) => new RedisClusterRegistry({ redis: client, keyPrefix: prefix, cipher: new CredentialCipher(key), retentionMs: 60_000, watchTimeoutMs: 60_000 });
 
 describe('shared registry', () => {
   it('concurrent updates from three instances each apply once: no version lost, repeated or going backwards', async () => {
@@ -77,6 +77,19 @@ describe('shared registry', () => {
     const [a, b] = [registryOn(one), registryOn(two)];
     expect(await a.list({ state: 'FULFILLED' })).toEqual(await b.list({ state: 'FULFILLED' }));
     expect((await a.list({})).length).toBeGreaterThanOrEqual(2);
+  });
+});
+
+describe('record expiry', () => {
+  it('a queued, watched record lives until its watch ends; a settled one for the retention only', async () => {
+    const registry = registryOn(one);
+    const watched = sessionPath('ttl-queued');
+    const settled = sessionPath('ttl-settled');
+    await registry.recordRequest({ sessionId: watched, titleId: '1', answer: queued, requester: 'p1', credential: 'XBL3.0 x=p1;secret-1' });
+    await registry.recordRequest({ sessionId: settled, titleId: '1', answer: { ...queued, state: 'FULFILLED' }, requester: 'p1', credential: 'XBL3.0 x=p1;secret-1' });
+    // retention 60 s, watch 60 s: the queued record is kept for the watch plus the retention.
+    expect(await one.pttl(`${prefix}cluster:${settled}`)).toBeLessThanOrEqual(60_000);
+    expect(await one.pttl(`${prefix}cluster:${watched}`)).toBeGreaterThan(110_000);
   });
 });
 
