@@ -40,7 +40,7 @@ export interface GsmsClientOptions {
   headersTimeoutMs?: number;
   /** Default 10000. */
   bodyTimeoutMs?: number;
-  /** Defaults in retry-policy.ts: 10 attempts (the first included), 30000 ms in all, waits of 100 ms to 5000 ms. */
+  /** Defaults in retry-policy.ts: 12 attempts (the first included), 30000 ms in all, waits of 100 ms to 5000 ms. */
   retry?: Partial<RetryPolicy>;
   /** Injected for unit tests (a `MockAgent`); the interceptors are composed on top of it and `close()` leaves it open. */
   dispatcher?: Dispatcher;
