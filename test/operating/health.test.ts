@@ -1,11 +1,11 @@
 /** `GET /health` (the process answers) and `GET /ready` (it can serve: GSMS reachable, and each dependency's check). */
-import { createServer } from 'node:net';
 import { request } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import { buildApp, type GatewayApp } from '../../src/server/app.js';
 import { loadConfig } from '../../src/server/config.js';
 import { createLogger } from '../../src/server/logger.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
+import { closedPort } from '../support/ports.js';
 
 let gateway: TestGateway | undefined;
 let app: GatewayApp | undefined;
@@ -19,15 +19,6 @@ async function get(url: string): Promise<{ status: number; body: any }> {
   const response = await request(url);
   const text = await response.body.text();
   return { status: response.statusCode, body: text ? JSON.parse(text) : undefined };
-}
-
-/** A loopback port nothing listens on: bound, then released. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 describe('health and readiness', () => {

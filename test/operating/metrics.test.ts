@@ -2,12 +2,12 @@
  * `GET /metrics`: the names an operator's dashboards rely on, counters that move with traffic, histogram
  * buckets, and gauges that follow sessions, pollers, subscriptions and sockets.
  */
-import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AUTH, collectWs, sessionPath, startTestGateway, TITLE, type TestGateway } from '../support/gateway.js';
 import { buckets, scrape } from './prometheus-text.js';
+import { closedPort } from '../support/ports.js';
 
 const REQUEST = 'mutation ($sessionId: String!) { requestCluster(titleId: "1234567890", sessionId: $sessionId) }';
 const FOLLOW = 'subscription ($sessionId: String!) { clusterStatus(sessionId: $sessionId) { state } }';
@@ -158,11 +158,3 @@ describe('GET /metrics while the registry is unreachable', () => {
   });
 });
 
-/** A loopback port nothing listens on: bound, then released. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
