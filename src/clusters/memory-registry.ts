@@ -3,10 +3,9 @@ import type { ClusterAnswer } from '../gsms/wire.js';
 import type { ClusterRecord } from './cluster-record.js';
 import {
   applyAnswer,
+  applyRequest,
   matchesFilter,
-  newRecord,
   recordExpiresAt,
-  withRequester,
   type ClusterFilter,
   type ClusterRegistry,
   type RecordRequestInput,
@@ -51,16 +50,7 @@ export class MemoryClusterRegistry implements ClusterRegistry {
   }
 
   async recordRequest(input: RecordRequestInput): Promise<RecordUpdate> {
-    const entry = this.#entries.get(input.sessionId);
-    if (!entry) {
-      const record = newRecord(input, this.now());
-      this.#entries.set(input.sessionId, { record, credential: input.credential });
-      return { record, changed: true };
-    }
-    const update = applyAnswer(entry.record, input.answer, this.now());
-    update.record.titleId = input.titleId;
-    update.record.watchStartedAt = update.record.updatedAt;
-    update.record.requesters = withRequester(entry.record.requesters, input.requester);
+    const update = applyRequest(this.#entries.get(input.sessionId)?.record ?? null, input, this.now());
     this.#entries.set(input.sessionId, { record: update.record, credential: input.credential });
     return update;
   }

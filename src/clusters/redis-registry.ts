@@ -23,10 +23,9 @@ import type { ClusterRecord } from './cluster-record.js';
 import type { CredentialCipher } from './credential-cipher.js';
 import {
   applyAnswer,
+  applyRequest,
   matchesFilter,
-  newRecord,
   recordExpiresAt,
-  withRequester,
   type ClusterFilter,
   type ClusterRegistry,
   type RecordRequestInput,
@@ -140,17 +139,8 @@ export class RedisClusterRegistry implements ClusterRegistry {
 
   async recordRequest(input: RecordRequestInput): Promise<RecordUpdate> {
     const update = await this.#update(input.sessionId, (stored) => {
-      const now = this.#now();
-      const credential = this.#cipher.seal(input.credential, input.sessionId);
-      if (!stored) return { changed: true, stored: { record: newRecord(input, now), credential } };
-      const update = applyAnswer(stored.record, input.answer, now);
-      const record: ClusterRecord = {
-        ...update.record,
-        titleId: input.titleId,
-        watchStartedAt: update.record.updatedAt,
-        requesters: withRequester(stored.record.requesters, input.requester),
-      };
-      return { changed: update.changed, stored: { record, credential } };
+      const { record, changed } = applyRequest(stored?.record ?? null, input, this.#now());
+      return { changed, stored: { record, credential: this.#cipher.seal(input.credential, input.sessionId) } };
     });
     if (!update) throw new Error('registry: a request always stores a record');
     return update;

@@ -72,6 +72,24 @@ export function newRecord(input: RecordRequestInput, now: Date): ClusterRecord {
   };
 }
 
+/**
+ * Applies a `requestCluster` answer: a first request creates the record; a later one applies the answer,
+ * restarts the watch clock and adds the requester (most recent last).
+ */
+export function applyRequest(existing: ClusterRecord | null, input: RecordRequestInput, now: Date): RecordUpdate {
+  if (!existing) return { record: newRecord(input, now), changed: true };
+  const update = applyAnswer(existing, input.answer, now);
+  return {
+    changed: update.changed,
+    record: {
+      ...update.record,
+      titleId: input.titleId,
+      watchStartedAt: update.record.updatedAt,
+      requesters: withRequester(existing.requesters, input.requester),
+    },
+  };
+}
+
 /** Adds a requester to the end of the list (most recent last), without duplicates. */
 export function withRequester(requesters: readonly string[], requester: string): string[] {
   return [...requesters.filter((r) => r !== requester), requester];

@@ -104,9 +104,15 @@ export class ClusterStatusStream implements AsyncIterableIterator<ClusterEvent> 
   }
 }
 
+/** One session's shared listener and its subscribers. */
+interface FollowedSession {
+  subscribers: Set<ClusterStatusStream>;
+  source: AsyncIterator<ClusterEvent>;
+}
+
 /** The sessions being listened to on one pub/sub, and who listens to each. */
 class StatusFanout {
-  readonly #sessions = new Map<string, { subscribers: Set<ClusterStatusStream>; source: AsyncIterator<ClusterEvent> }>();
+  readonly #sessions = new Map<string, FollowedSession>();
 
   constructor(private readonly pubsub: ClusterPubSub) {}
 
@@ -138,7 +144,7 @@ class StatusFanout {
     return this.#sessions.size;
   }
 
-  async #pump(sessionId: string, session: { subscribers: Set<ClusterStatusStream>; source: AsyncIterator<ClusterEvent> }): Promise<void> {
+  async #pump(sessionId: string, session: FollowedSession): Promise<void> {
     try {
       // The first next() runs synchronously inside follow(): that is what attaches the listener.
       for (let result = await session.source.next(); !result.done; result = await session.source.next()) {

@@ -16,6 +16,6 @@ export function subscribeClusterEvents(context: GatewayContext, titleIdArgument:
   return pipe(
     context.services.pubsub.subscribe('cluster:changes'),
     // The same access check as every other field: each change is shown only to callers who may see it.
-    filter(async (record: ClusterRecord) => matchesFilter(record, { titleId }) && (await canSee(context, record))),
+    filter((record: ClusterRecord) => matchesFilter(record, { titleId }) && canSee(context, record)),
   );
 }
