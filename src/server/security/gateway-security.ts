@@ -5,7 +5,6 @@
  * limits. README "Security" describes the model.
  */
 import type { RequestListener } from 'node:http';
-import type { Store } from '@envelop/rate-limiter';
 import type { GraphiQLOptions, Plugin } from 'graphql-yoga';
 import type { CredentialSources } from '../credentials.js';
 import { limitRequestBody } from './body-limit.js';
@@ -14,7 +13,7 @@ import { CSRF_HEADER, useCsrfPrevention } from './csrf.js';
 import { useNoIntrospection } from './introspection.js';
 import { createOperatorKeys } from './operator-keys.js';
 import { useQueryLimits } from './query-limits.js';
-import { useRequestClusterRateLimit } from './rate-limit.js';
+import { createRequestClusterLimiter, useRequestClusterRateLimit, type SharedRateLimitStore } from './rate-limit.js';
 import type { SecurityConfig } from './security-config.js';
 import { createWsLimits, type WsLimits } from './ws-limits.js';
 
@@ -35,8 +34,8 @@ export interface GatewaySecurity {
 export interface SecurityOptions {
   /** Credential for requests that bring none (GSMS_AUTHORIZATION). */
   defaultAuthorization: string | undefined;
-  /** Where the rate limiter counts; in memory when unset. Pass a RedisStore to share counts across instances. */
-  rateLimitStore?: Store;
+  /** Where the rate limiter counts when scaled out (Redis); in memory when unset. */
+  sharedRateLimitStore?: SharedRateLimitStore;
 }
 
 export function createGatewaySecurity(security: SecurityConfig, options: SecurityOptions): GatewaySecurity {
@@ -48,7 +47,9 @@ export function createGatewaySecurity(security: SecurityConfig, options: Securit
       ...(security.csrfPrevention ? [useCsrfPrevention()] : []),
       ...(security.introspection ? [] : [useNoIntrospection()]),
       useQueryLimits(security.limits),
-      ...(security.requestClusterRate ? [useRequestClusterRateLimit(security.requestClusterRate, options.rateLimitStore)] : []),
+      ...(security.requestClusterRate
+        ? [useRequestClusterRateLimit(security.requestClusterRate, createRequestClusterLimiter(security.requestClusterRate, options.sharedRateLimitStore))]
+        : []),
     ],
     graphiql: (graphiqlOptions) =>
       security.graphiql ? { ...graphiqlOptions, additionalHeaders: { ...graphiqlOptions.additionalHeaders, [CSRF_HEADER]: 'graphiql' } } : false,

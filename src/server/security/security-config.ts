@@ -23,9 +23,12 @@ const bool = (fallback: boolean) =>
 
 const SHA256_HEX = /^[0-9a-f]{64}$/;
 
-/** `30/60s`: at most 30 calls per 60 s sliding window; `off` disables the limit. */
-const RATE = /^(\d+)\s*\/\s*(\d+)\s*(ms|s|m|h)$/;
-const UNIT_MS = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 } as const;
+/**
+ * `30/60s`: at most 30 calls per fixed 60 s window; `off` disables the limit. Whole seconds, minutes or hours:
+ * Redis expires the shared counter in whole seconds.
+ */
+const RATE = /^(\d+)\s*\/\s*(\d+)\s*(s|m|h)$/;
+const UNIT_MS = { s: 1_000, m: 60_000, h: 3_600_000 } as const;
 
 export interface RateLimit {
   max: number;
@@ -38,7 +41,7 @@ function parseRate(value: string): RateLimit | null | undefined {
   if (!match) return undefined;
   const max = Number(match[1]);
   const windowMs = Number(match[2]) * UNIT_MS[match[3] as keyof typeof UNIT_MS];
-  return max >= 1 && windowMs >= 1 ? { max, windowMs } : undefined;
+  return max >= 1 && windowMs >= 1_000 ? { max, windowMs } : undefined;
 }
 
 export const securityEnv = {
@@ -63,7 +66,7 @@ export const securityEnv = {
     .transform((value, ctx) => {
       const rate = parseRate(value.trim().toLowerCase());
       if (rate === undefined) {
-        ctx.addIssue({ code: z.ZodIssueCode.custom, message: 'must be `<max>/<window><ms|s|m|h>` (e.g. `30/60s`) or `off`' });
+        ctx.addIssue({ code: z.ZodIssueCode.custom, message: 'must be `<max>/<window><s|m|h>` (e.g. `30/60s`) or `off`' });
         return z.NEVER;
       }
       return rate;
