@@ -4,7 +4,7 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createYoga, useReadinessCheck, type YogaInitialContext } from 'graphql-yoga';
+import { createYoga, type YogaInitialContext } from 'graphql-yoga';
 import type { Logger } from 'pino';
 import { WebSocketServer } from 'ws';
 import type { GatewayContext } from '../resolvers/context.js';
@@ -14,7 +14,7 @@ import type { CredentialSources } from './credentials.js';
 import { useErrorCodes } from './error-codes.js';
 import { serveGraphQLOverWebSocket } from './graphql-ws.js';
 import { graphiqlOptions, renderGraphiQL } from './graphiql.js';
-import { readinessResponse } from './readiness.js';
+import { useReadinessEndpoint } from './readiness.js';
 import { useDashboard } from './dashboard.js';
 import { useGatewayMetrics } from './metrics/metrics-plugin.js';
 import { countWebSocketConnections } from './metrics/websocket-connections.js';
@@ -55,7 +55,7 @@ export function buildApp(config: GatewayConfig, gsmsBaseUrl: string, logger: Log
       useErrorCodes(),
       useQueryStringJsonErrors(),
       ...security.plugins,
-      useReadinessCheck({ endpoint: '/ready', check: () => readinessResponse(services.readinessChecks) }),
+      useReadinessEndpoint('/ready', services.readinessChecks),
       useGatewayMetrics(services.metrics, { serveEndpoint: config.operating.metrics }),
       ...(config.operating.dashboard ? [useDashboard(logger.child({ component: 'dashboard' }))] : []),
     ],
