@@ -1,6 +1,6 @@
 /**
- * `npx tsx bench/compare.ts [seconds] [rounds] [name:ENV=value,ENV=value …]`: the floor beside the gateway
- * and any gateway variants (environment overrides), loaded in turn as part 1 loads them (c=64, rotating
+ * `npx tsx bench/compare.ts [seconds] [rounds] [name:ENV=value,ENV=value …]`: the floor and the peer beside the
+ * gateway and any gateway variants (environment overrides), loaded in turn as part 1 loads them (c=64, rotating
  * sessions), interleaved, after one unrecorded warm-up each. Prints each run and the medians of server CPU
  * per request, the figure that tells whether a change to the gateway made it cheaper.
  *
@@ -20,7 +20,10 @@ for (const spec of process.argv.slice(4)) {
 }
 
 const emulator = await startChild('emulator', { capacity: 1_000_000 });
-const servers: Record<string, BenchChild> = { floor: await startChild('floor', { upstreamUrl: emulator.url }) };
+const servers: Record<string, BenchChild> = {
+  floor: await startChild('floor', { upstreamUrl: emulator.url }),
+  peer: await startChild('peer', { upstreamUrl: emulator.url }),
+};
 for (const [name, env] of Object.entries(variants)) servers[name] = await startChild('gateway', { upstreamUrl: emulator.url, env });
 try {
   await prefulfilSessions(emulator.url, FULL_PLAN.mutation.sessions);

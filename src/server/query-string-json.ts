@@ -8,8 +8,9 @@ import { createGraphQLError, type Plugin } from 'graphql-yoga';
 
 export function useQueryStringJsonErrors(): Plugin {
   return {
-    onRequestParse({ requestParser, setRequestParser }) {
-      if (!requestParser) return;
+    onRequestParse({ request, requestParser, setRequestParser }) {
+      // A JSON POST body that is not JSON is already a 400 from yoga; only query strings and forms need this.
+      if (!requestParser || (request.method === 'POST' && request.headers.get('content-type')?.includes('json'))) return;
       setRequestParser(async (request) => {
         try {
           return await requestParser(request);
