@@ -63,6 +63,14 @@ describe('a body over the limit is 413 with a JSON error', () => {
     expect(answer.json()).toEqual({ data: { __typename: 'Query' } });
   });
 
+  it('an empty body is a coded 400, declared (Content-Length: 0) or chunked', async () => {
+    for (const body of ['', Readable.from([])]) {
+      const answer = await send(`${gw.url}/graphql`, { headers: JSON_HEADERS, body });
+      expect(answer.status).toBe(400);
+      expect(answer.json().errors?.[0]?.extensions?.code).toEqual(expect.any(String));
+    }
+  });
+
   it('the gateway keeps serving after refusals, including one too big to drain', async () => {
     const huge = send(`${gw.url}/graphql`, { headers: JSON_HEADERS, body: chunked('x'.repeat(3 * 1024 * 1024), 64 * 1024) }).then(
       (answer) => answer.status,
