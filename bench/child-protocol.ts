@@ -23,6 +23,8 @@ export interface PollStats {
 export interface ChildOps {
   /** Forces full GCs, then reads `process.memoryUsage()`. */
   memory(): Promise<MemorySample>;
+  /** Writes a V8 heap snapshot (after forced GCs) to `path` and answers the path (BENCH_HEAP_SNAPSHOTS). */
+  heapSnapshot(path: string): Promise<string>;
   /** CPU time this process has used so far (user + system), in µs. */
   cpuMicros(): number;
   /** Emulator: sets the per-title capacity (raising it serves every queued session at once). */

@@ -4,6 +4,7 @@
  * to close or until the parent goes away.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
+import { writeHeapSnapshot } from 'node:v8';
 import type { ChildOps, ChildReply, ChildRequest, ChildRole, MemorySample } from './child-protocol.js';
 import { startBenchEmulator } from './servers/emulator.js';
 import { startFloor } from './servers/floor.js';
@@ -28,6 +29,12 @@ async function memory(): Promise<MemorySample> {
   gc();
   const { rss, heapUsed } = process.memoryUsage();
   return { rss, heapUsed };
+}
+
+/** For finding where memory goes: diff two snapshots by constructor (e.g. in Chrome DevTools' Comparison view). */
+async function heapSnapshot(path: string): Promise<string> {
+  await memory();
+  return writeHeapSnapshot(path);
 }
 
 function cpuMicros(): number {
@@ -76,8 +83,8 @@ const shutdown = async () => {
 process.on('message', async (message: ChildRequest) => {
   if (message.op === 'close') return void shutdown();
   try {
-    const common: Partial<Record<string, (...args: unknown[]) => unknown>> = { memory, cpuMicros };
-    const handler = common[message.op] ?? (running.handlers[message.op] as ((...args: unknown[]) => unknown) | undefined);
+    const common: Handlers = { memory, heapSnapshot, cpuMicros };
+    const handler = (common[message.op] ?? running.handlers[message.op]) as ((...args: unknown[]) => unknown) | undefined;
     if (!handler) throw new Error(`${role} does not serve ${message.op}`);
     reply({ kind: 'result', id: message.id, value: await handler(...message.args) });
   } catch (error) {

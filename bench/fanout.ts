@@ -37,7 +37,17 @@ export interface FanoutFigures {
   errors: number;
 }
 
-export async function measureFanout(plan: FanoutPlan, factor: number, progress: (line: string) => void = () => {}): Promise<FanoutFigures> {
+/**
+ * `snapshotDir` (BENCH_HEAP_SNAPSHOTS for bench/fanout-only.ts): the gateway writes a heap snapshot there
+ * right after each memory reading, to see what a subscription is made of. Off in measured runs: writing one
+ * takes seconds and doubles the process's memory for a moment.
+ */
+export async function measureFanout(
+  plan: FanoutPlan,
+  factor: number,
+  progress: (line: string) => void = () => {},
+  snapshotDir?: string,
+): Promise<FanoutFigures> {
   const sessions = plan.sessions * factor;
   const subscriptions = sessions * plan.subscribersPerSession;
   const connections = Math.ceil(subscriptions / plan.subscriptionsPerConnection);
@@ -54,6 +64,7 @@ export async function measureFanout(plan: FanoutPlan, factor: number, progress: 
     const polling = await gateway.call('activePollers');
     if (polling !== sessions) throw new Error(`expected ${sessions} poll loops, the gateway runs ${polling}`);
     const before = await gateway.call('memory');
+    if (snapshotDir) progress(`  ${factor}×: heap snapshot ${await gateway.call('heapSnapshot', `${snapshotDir}/fanout-${factor}x-before.heapsnapshot`)}`);
 
     progress(`  ${factor}×: opening ${subscriptions} subscriptions over ${connections} connections`);
     const wsUrl = gateway.url.replace(/^http/, 'ws');
@@ -82,6 +93,7 @@ export async function measureFanout(plan: FanoutPlan, factor: number, progress: 
     await tracker.allQueued(timeoutFor(subscriptions));
     const subscribeAllMs = performance.now() - subscribed;
     const after = await gateway.call('memory');
+    if (snapshotDir) progress(`  ${factor}×: heap snapshot ${await gateway.call('heapSnapshot', `${snapshotDir}/fanout-${factor}x-after.heapsnapshot`)}`);
     progress(
       `  ${factor}×: all subscribed in ${Math.round(subscribeAllMs)} ms; per subscription ` +
         `${Math.round((after.rss - before.rss) / subscriptions)} B rss, ${Math.round((after.heapUsed - before.heapUsed) / subscriptions)} B heap`,

@@ -17,34 +17,37 @@ const DONE: Done = Object.freeze({ done: true, value: undefined });
  * One subscriber's view of a session: the state it started from, then the changes newer than it (by
  * version), ending after a terminal state or the end of watching. Events that arrive before `start`
  * (between listening and reading the registry) are held and filtered once the starting version is known.
+ * Kept small on purpose, as there is one per open subscription: the session it leaves through instead of a
+ * closure per stream, and a queue only while events wait to be read.
  */
 export class ClusterStatusStream implements AsyncIterableIterator<ClusterEvent> {
+  /** The version last passed on; -1 until `start`. */
   #version = -1;
   #started = false;
-  /** No more events are accepted; the iterator ends once `#buffer` is drained. */
+  /** No more events are accepted; the iterator ends once `#queue` is drained. */
   #ending = false;
-  #buffer: ClusterEvent[] = [];
+  #queue: ClusterEvent[] | null = null;
   #waiting: ((result: IteratorResult<ClusterEvent, undefined>) => void) | null = null;
 
-  constructor(private readonly detach: (stream: ClusterStatusStream) => void) {}
+  constructor(private readonly session: FollowedSession) {}
 
   /** Starts from the registry's record; replays what arrived while it was being read. */
   start(current: ClusterRecord): void {
     if (this.#ending) return;
-    const early = this.#buffer;
-    this.#buffer = [];
+    const early = this.#queue;
+    this.#queue = null;
     this.#started = true;
     this.#version = current.version;
     this.#enqueue({ type: 'status', record: current });
     if (isTerminal(current.state)) return this.#end();
-    for (const event of early) this.deliver(event);
+    if (early) for (const event of early) this.deliver(event);
   }
 
   /** Called by the session's shared listener for every event on its topic. */
   deliver(event: ClusterEvent): void {
     if (this.#ending) return;
     if (!this.#started) {
-      this.#buffer.push(event);
+      (this.#queue ??= []).push(event);
       return;
     }
     if (event.type === 'watch-ended') {
@@ -63,7 +66,10 @@ export class ClusterStatusStream implements AsyncIterableIterator<ClusterEvent> 
   }
 
   next(): Promise<IteratorResult<ClusterEvent, undefined>> {
-    const event = this.#started ? this.#buffer.shift() : undefined;
+    const queue = this.#started ? this.#queue : null;
+    const event = queue?.shift();
+    // An emptied array keeps its backing store (~150 bytes): let it go while waiting.
+    if (queue?.length === 0) this.#queue = null;
     if (event) return Promise.resolve({ done: false, value: event });
     if (this.#ending) return Promise.resolve(DONE);
     return new Promise((resolve) => {
@@ -73,7 +79,7 @@ export class ClusterStatusStream implements AsyncIterableIterator<ClusterEvent> 
 
   /** The subscriber left (client unsubscribed or the socket closed). */
   return(): Promise<Done> {
-    this.#buffer = [];
+    this.#queue = null;
     this.#end();
     return Promise.resolve(DONE);
   }
@@ -85,7 +91,7 @@ export class ClusterStatusStream implements AsyncIterableIterator<ClusterEvent> 
   #enqueue(event: ClusterEvent): void {
     const waiting = this.#waiting;
     if (!waiting) {
-      this.#buffer.push(event);
+      (this.#queue ??= []).push(event);
       return;
     }
     this.#waiting = null;
@@ -95,8 +101,8 @@ export class ClusterStatusStream implements AsyncIterableIterator<ClusterEvent> 
   #end(): void {
     if (this.#ending) return;
     this.#ending = true;
-    this.detach(this);
-    if (this.#buffer.length === 0 && this.#waiting) {
+    this.session.leave(this);
+    if (!this.#queue?.length && this.#waiting) {
       const waiting = this.#waiting;
       this.#waiting = null;
       waiting(DONE);
@@ -108,6 +114,8 @@ export class ClusterStatusStream implements AsyncIterableIterator<ClusterEvent> 
 interface FollowedSession {
   subscribers: Set<ClusterStatusStream>;
   source: AsyncIterator<ClusterEvent>;
+  /** A subscriber ended: the last one out stops listening to the topic. */
+  leave(stream: ClusterStatusStream): void;
 }
 
 /** The sessions being listened to on one pub/sub, and who listens to each. */
@@ -121,27 +129,32 @@ class StatusFanout {
    * returns, so a change published while the caller reads the registry is not missed.
    */
   follow(sessionId: string): ClusterStatusStream {
-    let session = this.#sessions.get(sessionId);
-    if (!session) {
-      const source = this.pubsub.subscribe('cluster:status', sessionId)[Symbol.asyncIterator]();
-      session = { subscribers: new Set(), source };
-      this.#sessions.set(sessionId, session);
-      void this.#pump(sessionId, session);
-    }
-    const { subscribers } = session;
-    const stream = new ClusterStatusStream((leaving) => {
-      subscribers.delete(leaving);
-      if (subscribers.size > 0 || this.#sessions.get(sessionId) !== session) return;
-      this.#sessions.delete(sessionId);
-      void session.source.return?.();
-    });
-    subscribers.add(stream);
+    const session = this.#sessions.get(sessionId) ?? this.#listen(sessionId);
+    const stream = new ClusterStatusStream(session);
+    session.subscribers.add(stream);
     return stream;
   }
 
   /** Sessions listened to now (for tests). */
   get size(): number {
     return this.#sessions.size;
+  }
+
+  #listen(sessionId: string): FollowedSession {
+    const sessions = this.#sessions;
+    const session: FollowedSession = {
+      subscribers: new Set(),
+      source: this.pubsub.subscribe('cluster:status', sessionId)[Symbol.asyncIterator](),
+      leave(stream) {
+        session.subscribers.delete(stream);
+        if (session.subscribers.size > 0 || sessions.get(sessionId) !== session) return;
+        sessions.delete(sessionId);
+        void session.source.return?.();
+      },
+    };
+    sessions.set(sessionId, session);
+    void this.#pump(sessionId, session);
+    return session;
   }
 
   async #pump(sessionId: string, session: FollowedSession): Promise<void> {

@@ -12,6 +12,7 @@ import { schema } from '../schema/index.js';
 import type { GatewayConfig } from './config.js';
 import type { CredentialSources } from './credentials.js';
 import { useErrorCodes } from './error-codes.js';
+import { useLeanSubscribe } from './lean-subscribe.js';
 import { serveGraphQLOverWebSocket } from './graphql-ws.js';
 import { graphiqlOptions, renderGraphiQL } from './graphiql.js';
 import { useReadinessEndpoint } from './readiness.js';
@@ -52,6 +53,7 @@ export function buildApp(config: GatewayConfig, gsmsBaseUrl: string, logger: Log
     // would pipe that buffered body through a counting stream again (~10% of a requestCluster's CPU).
     maxRequestBodySize: false,
     plugins: [
+      useLeanSubscribe(),
       useErrorCodes(),
       useQueryStringJsonErrors(),
       ...security.plugins,

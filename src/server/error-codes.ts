@@ -38,14 +38,20 @@ export function codeSocketResult(result: { errors?: readonly unknown[] }): void 
   result.errors?.forEach(withErrorCode);
 }
 
+type ResultPayload = Parameters<typeof handleStreamOrSingleExecutionResult>[0];
+
 export function useErrorCodes(): Plugin {
   const codeEach = ({ result }: { result: { errors?: readonly unknown[] } }) => void result.errors?.forEach(withErrorCode);
+  // One set of hooks for every operation: envelop keeps what onSubscribe returns as long as the stream is open.
+  const codeResults = (payload: ResultPayload) => handleStreamOrSingleExecutionResult(payload, codeEach);
+  const onExecuteDone = { onExecuteDone: codeResults };
+  const onSubscribeResult = { onSubscribeResult: codeResults };
   return {
     // The envelop hooks run on both transports: graphql-ws calls yoga.getEnveloped's execute and subscribe
     // directly, so yoga's own result hooks below never see its variable errors (found by
     // test/proof/fuzz-websocket.test.ts: `{"st": {}}` for an enum variable came back without a code).
-    onExecute: () => ({ onExecuteDone: (payload) => handleStreamOrSingleExecutionResult(payload, codeEach) }),
-    onSubscribe: () => ({ onSubscribeResult: (payload) => handleStreamOrSingleExecutionResult(payload, codeEach) }),
+    onExecute: () => onExecuteDone,
+    onSubscribe: () => onSubscribeResult,
     onExecutionResult({ result }) {
       if (!result || !("errors" in result) || !result.errors) return;
       result.errors.forEach(withErrorCode);
