@@ -46,6 +46,7 @@ describe('GET /metrics', () => {
       gsms_polls_total: 'counter',
       gsms_poll_lag_seconds: 'histogram',
       gsms_open_subscriptions: 'gauge',
+      gsms_subscriptions_total: 'counter',
       gsms_websocket_connections: 'gauge',
       gsms_active_pollers: 'gauge',
       gsms_sessions: 'gauge',
@@ -124,6 +125,7 @@ describe('GET /metrics', () => {
     const open = await scrapeUntil(gw.url, (s) => s.value('gsms_open_subscriptions') === 2);
     expect(open.value('gsms_open_subscriptions')).toBe(2);
     expect(open.value('gsms_websocket_connections')).toBe(1);
+    expect(open.value('gsms_subscriptions_total{outcome="streaming"}')).toBe(2);
 
     sse.abort();
     await client.dispose();

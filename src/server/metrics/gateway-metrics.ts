@@ -25,6 +25,8 @@ export interface GatewayMetrics {
   /** Passed to `new ClusterPoller({ observer })`. */
   readonly pollObserver: NonNullable<ClusterPollerOptions['observer']>;
   readonly openSubscriptions: Gauge;
+  /** Subscriptions asked for, by outcome: `streaming` (a stream opened) or `refused` (answered with errors). */
+  readonly subscriptionsStarted: Counter<'outcome'>;
   readonly webSocketConnections: Gauge;
   /** Where the scrape-time gauges read pollers and sessions; set once the services exist. */
   observeState(source: StateSource): void;
@@ -78,6 +80,12 @@ export function createGatewayMetrics(): GatewayMetrics {
     help: 'GraphQL subscriptions streaming now, over SSE and graphql-ws.',
     registers,
   });
+  const subscriptionsStarted = new Counter({
+    name: 'gsms_subscriptions_total',
+    help: 'Subscriptions asked for, over SSE and graphql-ws, by outcome: streaming, or refused with errors.',
+    labelNames: ['outcome'] as const,
+    registers,
+  });
   const webSocketConnections = new Gauge({
     name: 'gsms_websocket_connections',
     help: 'Open WebSocket connections (graphql-ws).',
@@ -113,6 +121,7 @@ export function createGatewayMetrics(): GatewayMetrics {
   return {
     registry,
     openSubscriptions,
+    subscriptionsStarted,
     webSocketConnections,
     upstreamObserver: {
       onAttempt({ status, attempt, durationMs }) {

@@ -17,7 +17,8 @@ export function useGatewayMetrics(metrics: GatewayMetrics, { serveEndpoint = tru
   const countClosed = { onEnd: () => metrics.openSubscriptions.dec() };
   const countOpenSubscriptions = {
     onSubscribeResult({ result }: { result: unknown }) {
-      if (!isAsyncIterable(result)) return;
+      if (!isAsyncIterable(result)) return void metrics.subscriptionsStarted.inc({ outcome: 'refused' });
+      metrics.subscriptionsStarted.inc({ outcome: 'streaming' });
       metrics.openSubscriptions.inc();
       return countClosed;
     },
@@ -44,6 +45,13 @@ export function useGatewayMetrics(metrics: GatewayMetrics, { serveEndpoint = tru
             graphql_envelop_phase_context: false,
             // With parse and validate cached, execution is the whole operation: graphql_envelop_request_duration.
             graphql_envelop_phase_execute: false,
+            // Queries and mutations only. Any subscribe-phase metric makes the plugin hook every subscription
+            // for its whole life (~1 KB each, an eighth of a subscription's memory); subscriptions are counted
+            // below instead (gsms_subscriptions_total, gsms_open_subscriptions), from a hook that holds nothing.
+            graphql_envelop_request: ['execute'],
+            graphql_envelop_request_duration: ['execute'],
+            graphql_envelop_error_result: ['parse', 'validate', 'context', 'execute'],
+            graphql_envelop_phase_subscribe: false,
           },
         }),
       );
