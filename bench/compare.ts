@@ -24,7 +24,10 @@ const servers: Record<string, BenchChild> = {
   floor: await startChild('floor', { upstreamUrl: emulator.url }),
   peer: await startChild('peer', { upstreamUrl: emulator.url }),
 };
-for (const [name, env] of Object.entries(variants)) servers[name] = await startChild('gateway', { upstreamUrl: emulator.url, env });
+for (const [name, { NODE_OPTIONS, ...env }] of Object.entries(variants)) {
+  // NODE_OPTIONS goes to the child process (V8 flags), everything else to the gateway's configuration.
+  servers[name] = await startChild('gateway', { upstreamUrl: emulator.url, env }, NODE_OPTIONS ? { ...process.env, NODE_OPTIONS } : process.env);
+}
 try {
   await prefulfilSessions(emulator.url, FULL_PLAN.mutation.sessions);
   const target = (server: BenchChild) => loadTargets(emulator, { floor: server, peer: server, gateway: server }).gateway;

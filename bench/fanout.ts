@@ -31,6 +31,8 @@ export interface FanoutFigures {
   /** Posts counted at the emulator ÷ (sessions × window ÷ interval). */
   pollsPerSessionPerInterval: number;
   polls: PollStats;
+  /** The gateway's CPU time over the poll window ÷ the polls in it, in µs: what one poll costs the process. */
+  cpuMicrosPerPoll: number;
   spreadMs: { p50: number; p99: number; max: number };
   /** Subscribe to first event (QUEUED), for all subscriptions. */
   subscribeAllMs: number;
@@ -100,9 +102,11 @@ export async function measureFanout(
     );
 
     progress(`  ${factor}×: counting polls over ${plan.pollWindowIntervals} intervals of ${plan.pollIntervalMs} ms`);
+    const cpuBeforePolls = await gateway.call('cpuMicros');
     await emulator.call('openPollWindow');
     await sleep(plan.pollWindowIntervals * plan.pollIntervalMs);
     const polls = await emulator.call('closePollWindow');
+    const cpuMicrosPerPoll = Math.round(((await gateway.call('cpuMicros')) - cpuBeforePolls) / Math.max(1, polls.polls));
 
     progress(`  ${factor}×: freeing capacity for all ${sessions} sessions at once`);
     await emulator.call('setCapacity', sessions);
@@ -123,6 +127,7 @@ export async function measureFanout(
       },
       pollsPerSessionPerInterval: round(polls.polls / (sessions * expectedPerSession), 3),
       polls,
+      cpuMicrosPerPoll,
       spreadMs: { p50: round(percentile(spreads, 50), 1), p99: round(percentile(spreads, 99), 1), max: round(Math.max(...spreads), 1) },
       subscribeAllMs: Math.round(subscribeAllMs),
       errors: tracker.errors,
