@@ -42,7 +42,7 @@ export const FULL_PLAN: BenchPlan = {
     subscribersPerSession: 10,
     subscriptionsPerConnection: 100,
     pollIntervalMs: 5_000,
-    pollWindowIntervals: 3,
+    pollWindowIntervals: 4,
     factors: [1, 4, 16],
   },
 };
@@ -54,7 +54,7 @@ export const QUICK_PLAN: BenchPlan = {
     sessions: 1_000,
     subscribersPerSession: 10,
     subscriptionsPerConnection: 100,
-    pollIntervalMs: 2_000,
+    pollIntervalMs: 1_500,
     pollWindowIntervals: 2,
     factors: [1],
   },
