@@ -89,25 +89,26 @@ export function buildResults(plan: BenchPlan, machine: BenchResults['machine'], 
       bytesPerSubscription: target('<= 8192 (rss and heap)', worstBytes, worstBytes <= 8192),
       // The poller never asks before the advised interval (its jitter only lengthens it), so exactly one poll
       // per session per interval shows as a ratio just under 1 and no session posted twice within an interval.
+      // Both readings must agree (each can err on its own side: gaps leave out a session polled only once in
+      // the window, a count over the window aliases when sessions poll in step), and no post may come early.
       pollsPerSessionPerInterval: target(
-        '1 per session per interval: interval ÷ mean gap 0.9–1.0, every session polled, no two posts of a session closer than the interval',
-        headline.pollsPerSessionPerInterval,
-        headline.pollsPerSessionPerInterval >= 0.9 &&
-          headline.pollsPerSessionPerInterval <= 1.02 &&
-          (headline.polls.minGapMs ?? Number.POSITIVE_INFINITY) >= headline.pollIntervalMs - GAP_SLACK_MS,
+        '1 per session per interval: 0.9–1.0 by gaps and by count, no two posts of a session closer than the interval',
+        Math.min(headline.pollsPerSessionPerInterval, headline.polledInWindowPerInterval),
+        keptUp(headline) && (headline.polls.minGapMs ?? Number.POSITIVE_INFINITY) >= headline.pollIntervalMs - GAP_SLACK_MS,
       ),
       spreadP99Ms: target('<= 50', headline.spreadMs.p99, headline.spreadMs.p99 <= 50),
       // Linear poll cost: each poll costs the process no more at the largest load than at the first.
       pollCostGrowth: target(`<= ~1 (CPU per poll, ${last.factor}× ÷ ${first.factor}×)`, Number(pollCostGrowth.toFixed(2)), pollCostGrowth <= 1.25),
       // Whether this machine kept up with one poll per session per interval at the largest load.
-      pollsAtLargestLoad: target(
-        `0.9–1.0 at ${last.factor}× too`,
-        last.pollsPerSessionPerInterval,
-        last.pollsPerSessionPerInterval >= 0.9 && last.pollsPerSessionPerInterval <= 1.02,
-      ),
+      pollsAtLargestLoad: target(`0.9–1.0 at ${last.factor}× too, by gaps and by count`, Math.min(last.pollsPerSessionPerInterval, last.polledInWindowPerInterval), keptUp(last)),
       heapPerSubscriptionGrowth: target(`<= ~1 (last factor ÷ first, ${last.factor}× vs ${first.factor}×)`, Number(heapGrowth.toFixed(2)), heapGrowth <= 1.25),
     },
   };
+}
+
+/** One poll per session per interval, by both readings (see FanoutFigures). */
+function keptUp(f: FanoutFigures): boolean {
+  return [f.pollsPerSessionPerInterval, f.polledInWindowPerInterval].every((rate) => rate >= 0.9 && rate <= 1.02);
 }
 
 const pad = (value: unknown, width: number) => String(value).padStart(width);
@@ -127,10 +128,10 @@ export function formatTable(results: BenchResults): string {
     `gateway/floor: ${m.ratios.gatewayToFloorRps}× req/s, ${m.ratios.gatewayToFloorP99}× p99, ${m.ratios.gatewayToFloorCpuPerRequest}× CPU/req    gateway/peer: ${m.ratios.gatewayToPeerRps}× req/s, ${m.ratios.gatewayToPeerP99}× p99, ${m.ratios.gatewayToPeerCpuPerRequest}× CPU/req`,
     '',
     `Subscription fan-out (one gateway process; poll interval ${results.fanout.pollIntervalMs} ms)`,
-    `${'factor'.padEnd(7)}${pad('sessions', 9)}${pad('subs', 8)}${pad('conns', 7)}${pad('B/sub rss', 11)}${pad('B/sub heap', 12)}${pad('polls/sess/int', 16)}${pad('µs CPU/poll', 13)}${pad('min gap ms', 12)}${pad('mean gap', 10)}${pad('spread p50', 12)}${pad('p99', 8)}${pad('errors', 8)}`,
+    `${'factor'.padEnd(7)}${pad('sessions', 9)}${pad('subs', 8)}${pad('conns', 7)}${pad('B/sub rss', 11)}${pad('B/sub heap', 12)}${pad('polls/sess/int gaps', 21)}${pad('count', 7)}${pad('µs CPU/poll', 13)}${pad('min gap ms', 12)}${pad('mean gap', 10)}${pad('spread p50', 12)}${pad('p99', 8)}${pad('errors', 8)}`,
     ...results.scaling.map(
       (f) =>
-        `${`${f.factor}×`.padEnd(7)}${pad(f.sessions, 9)}${pad(f.subscriptions, 8)}${pad(f.connections, 7)}${pad(f.rssBytesPerSubscription, 11)}${pad(f.heapBytesPerSubscription, 12)}${pad(f.pollsPerSessionPerInterval, 16)}${pad(f.cpuMicrosPerPoll, 13)}${pad(f.minPollGapMs ?? '–', 12)}${pad(f.meanPollGapMs ?? '–', 10)}${pad(f.spreadP50Ms, 12)}${pad(f.spreadP99Ms, 8)}${pad(f.errors, 8)}`,
+        `${`${f.factor}×`.padEnd(7)}${pad(f.sessions, 9)}${pad(f.subscriptions, 8)}${pad(f.connections, 7)}${pad(f.rssBytesPerSubscription, 11)}${pad(f.heapBytesPerSubscription, 12)}${pad(f.pollsPerSessionPerInterval, 21)}${pad(f.polledInWindowPerInterval, 7)}${pad(f.cpuMicrosPerPoll, 13)}${pad(f.minPollGapMs ?? '–', 12)}${pad(f.meanPollGapMs ?? '–', 10)}${pad(f.spreadP50Ms, 12)}${pad(f.spreadP99Ms, 8)}${pad(f.errors, 8)}`,
     ),
     '',
     'Targets',
