@@ -36,7 +36,7 @@ export interface BenchPlan {
 
 export const FULL_PLAN: BenchPlan = {
   mode: 'full',
-  mutation: { concurrency: 64, durationS: 10, warmupS: 3, runs: 5, sessions: 2_000 },
+  mutation: { concurrency: 64, durationS: 5, warmupS: 3, runs: 10, sessions: 2_000 },
   fanout: {
     sessions: 1_000,
     subscribersPerSession: 10,
