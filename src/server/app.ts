@@ -49,8 +49,9 @@ export function buildApp(config: GatewayConfig, gsmsBaseUrl: string, logger: Log
     renderGraphiQL,
     logging: logger.child({ component: 'yoga' }),
     maskedErrors: { maskError: maskRegistryErrors },
-    // security.limitBody (below) already bounds and buffers every body before yoga sees it; yoga's own limit
-    // would pipe that buffered body through a counting stream again (~10% of a requestCluster's CPU).
+    // security.limitBody (below) already bounds every body before yoga reads it (by its declared length, or
+    // counted as it streams); yoga's own limit would pipe each body through a counting stream again (~10% of
+    // a requestCluster's CPU in a profile).
     maxRequestBodySize: false,
     plugins: [
       useLeanSubscribe(),
