@@ -8,7 +8,7 @@
  */
 import { closeAll, startChild, type BenchChild } from './child-process.js';
 import { FULL_PLAN } from './plan.js';
-import { load, loadTargets, prefulfilSessions, type RunFigures } from './mutation.js';
+import { graphqlTarget, load, prefulfilSessions, type RunFigures } from './mutation.js';
 import { median } from './stats.js';
 
 const seconds = Number(process.argv[2] ?? 5);
@@ -30,13 +30,12 @@ for (const [name, { NODE_OPTIONS, ...env }] of Object.entries(variants)) {
 }
 try {
   await prefulfilSessions(emulator.url, FULL_PLAN.mutation.sessions);
-  const target = (server: BenchChild) => loadTargets(emulator, { floor: server, peer: server, gateway: server }).gateway;
   const names = Object.keys(servers);
   const runs: Record<string, RunFigures[]> = Object.fromEntries(names.map((name) => [name, []]));
-  for (const name of names) await load(target(servers[name]!), FULL_PLAN.mutation, 2);
+  for (const name of names) await load(graphqlTarget(servers[name]!), FULL_PLAN.mutation, 2);
   for (let round = 0; round < rounds; round += 1) {
     for (const name of names.map((_, i) => names[(i + round) % names.length]!)) {
-      const figures = await load(target(servers[name]!), FULL_PLAN.mutation, seconds);
+      const figures = await load(graphqlTarget(servers[name]!), FULL_PLAN.mutation, seconds);
       runs[name]!.push(figures);
       console.log(`${name.padEnd(16)} ${figures.rps} req/s  p99 ${figures.p99Ms} ms  ${figures.cpuMicrosPerRequest} µs CPU/req  errors ${figures.errors}`);
     }

@@ -58,7 +58,8 @@ interface LoadTarget {
   verify(body: string): boolean;
 }
 
-const graphqlTarget = (server: BenchChild): LoadTarget => ({
+/** A GraphQL server under test (floor, peer or gateway), loaded with the benchmark's mutation. */
+export const graphqlTarget = (server: BenchChild): LoadTarget => ({
   server,
   url: server.url,
   headers: GRAPHQL_HEADERS,

@@ -5,7 +5,7 @@
  */
 import { closeAll, startChild } from './child-process.js';
 import { FULL_PLAN } from './plan.js';
-import { load, loadTargets, prefulfilSessions } from './mutation.js';
+import { graphqlTarget, load, prefulfilSessions } from './mutation.js';
 
 const role = (process.argv[2] ?? 'gateway') as 'floor' | 'peer' | 'gateway';
 const seconds = Number(process.argv[3] ?? 15);
@@ -13,7 +13,7 @@ const emulator = await startChild('emulator', { capacity: 1_000_000 });
 const server = await startChild(role, { upstreamUrl: emulator.url }, { ...process.env, BENCH_CPU_PROF: role });
 try {
   await prefulfilSessions(emulator.url, FULL_PLAN.mutation.sessions);
-  const target = loadTargets(emulator, { floor: server, peer: server, gateway: server })[role];
+  const target = graphqlTarget(server);
   const warm = await load(target, FULL_PLAN.mutation, 2);
   const figures = await load(target, FULL_PLAN.mutation, seconds);
   // Everything the profile saw, to turn its sample times into time per request.
