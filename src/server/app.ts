@@ -10,19 +10,19 @@ import { WebSocketServer } from 'ws';
 import type { GatewayContext } from '../resolvers/context.js';
 import { schema } from '../schema/index.js';
 import type { GatewayConfig } from './config.js';
-import type { CredentialSources } from './credentials.js';
-import { useErrorCodes } from './error-codes.js';
-import { useLeanSubscribe } from './lean-subscribe.js';
-import { serveGraphQLOverWebSocket } from './graphql-ws.js';
-import { graphiqlOptions, renderGraphiQL } from './graphiql.js';
-import { useReadinessEndpoint } from './readiness.js';
-import { useDashboard } from './dashboard.js';
+import type { CredentialSources } from './security/credentials.js';
+import { useErrorCodes } from './errors/error-codes.js';
+import { useLeanSubscribe } from './ws/lean-subscribe.js';
+import { serveGraphQLOverWebSocket } from './ws/graphql-ws.js';
+import { graphiqlOptions, renderGraphiQL } from './web/graphiql.js';
+import { useReadinessEndpoint } from './metrics/readiness.js';
+import { useDashboard } from './web/dashboard.js';
 import { useGatewayMetrics } from './metrics/metrics-plugin.js';
 import { countWebSocketConnections } from './metrics/websocket-connections.js';
-import { useQueryStringJsonErrors } from './query-string-json.js';
+import { useQueryStringJsonErrors } from './errors/query-string-json.js';
 import { createServices, type RunningServices } from './services.js';
 import { createGatewaySecurity } from './security/gateway-security.js';
-import { maskRegistryErrors } from './redis-errors.js';
+import { maskRegistryErrors } from './redis/errors.js';
 
 export interface GatewayApp {
   readonly services: RunningServices;

@@ -8,8 +8,8 @@ import type { GatewayServices } from '../resolvers/context.js';
 import type { GatewayConfig } from './config.js';
 import { createGatewayMetrics, type GatewayMetrics } from './metrics/gateway-metrics.js';
 import { upstreamReadinessCheck } from './metrics/upstream-readiness.js';
-import type { ReadinessCheck } from './readiness.js';
-import { createRedisClusterState, type RedisClusterState } from './redis-cluster-state.js';
+import type { ReadinessCheck } from './metrics/readiness.js';
+import { createRedisClusterState, type RedisClusterState } from './redis/shared-state.js';
 
 export interface RunningServices extends GatewayServices {
   gsms: GsmsClient;

@@ -4,7 +4,7 @@
  * needs a caller's credential) and, unlike an HTTP request, needs no token.
  */
 import { connect } from 'node:net';
-import type { ReadinessCheck } from '../readiness.js';
+import type { ReadinessCheck } from './readiness.js';
 
 export function upstreamReadinessCheck(baseUrl: string, timeoutMs = 2_000): ReadinessCheck {
   const url = new URL(baseUrl);

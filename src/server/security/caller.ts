@@ -6,7 +6,7 @@
 import type { XblCredential } from '../../gsms/xbl-authorization.js';
 import type { Caller } from '../../resolvers/context.js';
 import { gatewayError } from '../../resolvers/errors.js';
-import { apiKeyFrom, credentialFrom, type CredentialSources } from '../credentials.js';
+import { apiKeyFrom, credentialFrom, type CredentialSources } from './credentials.js';
 import type { OperatorKeys } from './operator-keys.js';
 
 export interface CallerIdentity {

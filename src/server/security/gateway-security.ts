@@ -6,7 +6,7 @@
  */
 import type { RequestListener } from 'node:http';
 import type { GraphiQLOptions, Plugin } from 'graphql-yoga';
-import type { CredentialSources } from '../credentials.js';
+import type { CredentialSources } from './credentials.js';
 import { limitRequestBody } from './body-limit.js';
 import { identifyCaller, identityKey, type CallerIdentity } from './caller.js';
 import { CSRF_HEADER, useCsrfPrevention } from './csrf.js';

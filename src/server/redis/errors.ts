@@ -5,7 +5,7 @@
  */
 import { GraphQLError } from 'graphql';
 import { maskError, type YogaServerOptions } from 'graphql-yoga';
-import { RegistryUnavailableError } from '../clusters/registry-unavailable.js';
+import { RegistryUnavailableError } from '../../clusters/registry-unavailable.js';
 
 type MaskError = NonNullable<Exclude<YogaServerOptions<object, object>['maskedErrors'], boolean | undefined>['maskError']>;
 

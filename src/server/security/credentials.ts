@@ -8,7 +8,7 @@
  * An operator's API key (`x-api-key`) travels the same ways: HTTP header, `connectionParams` (`x-api-key`
  * or `apiKey`), the subscribe message's `extensions.headers`, or the upgrade request's header.
  */
-import { parseXblAuthorization, type XblCredential } from '../gsms/xbl-authorization.js';
+import { parseXblAuthorization, type XblCredential } from '../../gsms/xbl-authorization.js';
 
 export interface CredentialSources {
   request?: { headers: { get(name: string): string | null } };

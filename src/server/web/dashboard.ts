@@ -12,7 +12,7 @@ import type { Logger } from 'pino';
 
 export const DASHBOARD_PATH = '/dashboard';
 
-const SOURCE_DIR = fileURLToPath(new URL('../dashboard/', import.meta.url));
+const SOURCE_DIR = fileURLToPath(new URL('../../dashboard/', import.meta.url));
 
 /** Same-origin only: the page talks to this gateway and loads nothing from elsewhere. */
 const CONTENT_SECURITY_POLICY = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";

@@ -6,15 +6,15 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { CredentialCipher } from '../clusters/credential-cipher.js';
-import type { PollLeases } from '../clusters/poll-lease.js';
-import type { ClusterPubSub } from '../clusters/pubsub.js';
-import { RedisPollLeases } from '../clusters/redis-poll-lease.js';
-import { createRedisClusterPubSub } from '../clusters/redis-pubsub.js';
-import { RedisClusterRegistry } from '../clusters/redis-registry.js';
-import type { RedisConfig } from './config.js';
-import type { ReadinessCheck } from './readiness.js';
-import { connectRedis } from './redis.js';
+import { CredentialCipher } from '../../clusters/credential-cipher.js';
+import type { PollLeases } from '../../clusters/poll-lease.js';
+import type { ClusterPubSub } from '../../clusters/pubsub.js';
+import { RedisPollLeases } from '../../clusters/redis-poll-lease.js';
+import { createRedisClusterPubSub } from '../../clusters/redis-pubsub.js';
+import { RedisClusterRegistry } from '../../clusters/redis-registry.js';
+import type { RedisConfig } from '../config.js';
+import type { ReadinessCheck } from '../metrics/readiness.js';
+import { connectRedis } from './connections.js';
 
 export interface RedisClusterState {
   registry: RedisClusterRegistry;

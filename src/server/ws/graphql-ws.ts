@@ -6,11 +6,11 @@
 import { GraphQLError, type ExecutionArgs } from 'graphql';
 import type { YogaServerInstance } from 'graphql-yoga';
 import type { WebSocketServer } from 'ws';
-import type { GatewayContext } from '../resolvers/context.js';
-import { codedSocketErrors, codeSocketResult, withErrorCode } from './error-codes.js';
-import { serveOnSockets } from './graphql-ws-sockets.js';
-import { maskRegistryErrors } from './redis-errors.js';
-import type { GatewaySecurity } from './security/gateway-security.js';
+import type { GatewayContext } from '../../resolvers/context.js';
+import { codedSocketErrors, codeSocketResult, withErrorCode } from '../errors/error-codes.js';
+import { serveOnSockets } from './sockets.js';
+import { maskRegistryErrors } from '../redis/errors.js';
+import type { GatewaySecurity } from '../security/gateway-security.js';
 
 export function serveGraphQLOverWebSocket(
   yoga: YogaServerInstance<Record<string, unknown>, GatewayContext>,
