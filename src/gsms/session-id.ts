@@ -3,7 +3,7 @@
  *
  * Two spellings exist in the sources: the REST reference writes `.../session/{name}` and XSAPI writes
  * `sessionTemplates` with a capital T. Every spelling of one session maps to one canonical key
- * (see shared/spec/decisions.md): `/serviceconfigs/{scid lower-case}/sessiontemplates/{template}/sessions/{name}`.
+ * (see docs/decisions.md, "Session spellings"): `/serviceconfigs/{scid lower-case}/sessiontemplates/{template}/sessions/{name}`.
  */
 const SESSION_PATH =
   /^\/serviceconfigs\/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\/sessiontemplates\/([^/]+)\/sessions?\/([^/]+)$/i;

@@ -2,7 +2,7 @@
  * Which answers the emulator replaces by a failure. Two sources: a rate (a share of answers, drawn at random,
  * for demos and soak tests) and a queue of exact statuses (for tests of retry logic that must not be flaky).
  * Queued faults go first. The handler draws only for requests that passed auth and validation, before any
- * state changes, so a faulted answer changes nothing (decisions.md).
+ * state changes, so a faulted answer changes nothing (docs/decisions.md, "Faults").
  */
 import { RETRYABLE_STATUSES } from '../errors.js';
 

@@ -1,6 +1,6 @@
 /**
  * Request body size limit, in front of yoga on node:http. Hand-written because yoga has no plugin for it
- * (decisions.md, "Body size"): by the time a plugin runs, yoga is already reading the body.
+ * (docs/decisions.md, "Body size"): by the time a plugin runs, yoga is already reading the body.
  *
  * A body over `maxBytes` (by its Content-Length, or counted as it streams when chunked) answers 413 with a
  * JSON GraphQL error. The rest of the body is read and thrown away first, up to DRAIN_BYTES more, so the

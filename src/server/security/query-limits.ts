@@ -5,7 +5,7 @@
  *
  * Depth uses armor's own rule, which skips only the `__schema` field: GraphiQL's schema query (the Docs
  * panel) passes, while a deep `__type { ofType { ofType … } }` chain is counted and refused
- * (decisions.md, "Depth limit"). Cost skips `__schema` the same way.
+ * (docs/decisions.md, "Depth limit"). Cost skips `__schema` the same way.
  *
  * Armor reports a refusal as a GraphQLError whose message starts with "Syntax Error:" and which has no
  * code; each limit here reports its own code instead, and the message without the misleading prefix.

@@ -4,7 +4,7 @@
  * the gateway's registry, while `requestCluster` is what reaches GSMS.
  *
  * The count lives in memory (one instance) or in Redis when scaled out, so the allowance holds across every
- * instance (decisions.md, "Rate limits"); in Redis one Lua script adds and reads it atomically, so racing
+ * instance (docs/decisions.md, "Rate limits"); in Redis one Lua script adds and reads it atomically, so racing
  * instances cannot let extra calls through. An operation is counted before it runs, all its aliased
  * `requestCluster` calls at once: over the allowance, none of them runs and nothing reaches GSMS.
  *
