@@ -196,9 +196,9 @@ export async function spawnRedisCluster({ masters = 3 }: { masters?: number } = 
       if (!running) throw new Error('no cluster node is running');
       return withNode(running.port, async (client) => {
         const slot = (await client.cluster('KEYSLOT', key)) as number;
-        const ranges = (await client.cluster('SLOTS')) as [number, number, [string, number, ...unknown[]], ...unknown[]][];
+        const ranges = await client.cluster('SLOTS');
         const range = ranges.find(([low, high]) => slot >= low && slot <= high);
-        if (!range) throw new Error(`no master serves slot ${slot} (key ${key})`);
+        if (!range?.[2]) throw new Error(`no master serves slot ${slot} (key ${key})`);
         return range[2][1];
       });
     },
