@@ -4,10 +4,14 @@
  */
 import { createPubSub, type PubSub, type PubSubEventTarget } from 'graphql-yoga';
 import type { ClusterRecord } from './cluster-record.js';
+import type { QueueStanding } from './queue-tracker.js';
 
-/** What a session's subscribers receive: a new state, or the end of watching it. */
+/**
+ * What a session's subscribers receive: a new state, or the end of watching it. A status event with a
+ * `standing` is a queued session's new place in line (queue-announcer.ts): same record version, new standing.
+ */
 export type ClusterEvent =
-  | { type: 'status'; record: ClusterRecord }
+  | { type: 'status'; record: ClusterRecord; standing?: QueueStanding }
   | { type: 'watch-ended'; code: 'WATCH_TIMEOUT'; message: string };
 
 export type ClusterTopics = {

@@ -54,7 +54,8 @@ export class ClusterStatusStream implements AsyncIterableIterator<ClusterEvent> 
       this.#enqueue(event);
       return this.#end();
     }
-    if (event.record.version <= this.#version) return;
+    // A standing (queue position) event keeps its record's version: let it through at the current version.
+    if (event.record.version < this.#version || (event.record.version === this.#version && !event.standing)) return;
     this.#version = event.record.version;
     this.#enqueue(event);
     if (isTerminal(event.record.state)) this.#end();

@@ -1,5 +1,6 @@
 /**
- * `clusterStatus`: the session's current state at once, then every change, ending after a terminal state.
+ * `clusterStatus`: the session's current state at once, then every change, ending after a terminal state;
+ * while queued, also each meaningful change of its queue position or estimated wait (queue-announcer.ts).
  * The first event comes from the registry; subscribing never calls upstream, only the poller does.
  */
 import type { ClusterRecord } from '../clusters/cluster-record.js';
@@ -9,6 +10,7 @@ import { sessionKeyArg } from './arguments.js';
 import type { GatewayContext } from './context.js';
 import { canSee, requireCaller } from './access.js';
 import { gatewayError, notFound } from './errors.js';
+import { statusValueOf, type ClusterStatusValue } from './queue-standing.js';
 
 export async function subscribeClusterStatus(context: GatewayContext, sessionIdArg: string): Promise<AsyncIterable<ClusterEvent>> {
   requireCaller(context);
@@ -36,7 +38,7 @@ export async function subscribeClusterStatus(context: GatewayContext, sessionIdA
 }
 
 /** Turns a stream event into the field's value; the end of watching becomes a WATCH_TIMEOUT error. */
-export function clusterStatusFromEvent(event: ClusterEvent): ClusterRecord {
+export function clusterStatusFromEvent(event: ClusterEvent): ClusterStatusValue {
   if (event.type === 'watch-ended') throw gatewayError(event.code, event.message);
-  return event.record;
+  return statusValueOf(event);
 }

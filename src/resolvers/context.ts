@@ -5,6 +5,7 @@
 import type { ClusterPoller } from '../clusters/poller.js';
 import type { ClusterPubSub } from '../clusters/pubsub.js';
 import type { ClusterRegistry } from '../clusters/registry.js';
+import type { QueueTracker } from '../clusters/queue-tracker.js';
 import type { Logger } from '../clusters/logger.js';
 import type { GsmsClient } from '../gsms/client.js';
 import type { XblCredential } from '../gsms/xbl-authorization.js';
@@ -15,6 +16,8 @@ export interface GatewayServices {
   pubsub: ClusterPubSub;
   poller: ClusterPoller;
   logger: Logger;
+  /** Where queued sessions stand (queuePosition, estimatedWaitMs); absent: those fields are null. */
+  queue?: QueueTracker;
 }
 
 /**

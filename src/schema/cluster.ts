@@ -1,6 +1,6 @@
 /** The types that describe a requested cluster. */
-import type { ClusterRecord } from '../clusters/cluster-record.js';
 import type { PortMapping } from '../gsms/wire.js';
+import { standingOf, type ClusterStatusValue } from '../resolvers/queue-standing.js';
 import { builder } from './builder.js';
 
 export const FulfillmentStateRef = builder.enumType('FulfillmentState', {
@@ -9,6 +9,14 @@ export const FulfillmentStateRef = builder.enumType('FulfillmentState', {
     FULFILLED: { description: 'A server is allocated: its connection info is on the ClusterStatus. Terminal.' },
     QUEUED: { description: 'No capacity yet: the request waits in a first-come, first-served queue. The gateway polls GSMS for you.' },
     ABORTED: { description: 'No capacity, and the request asked not to be queued (`abortIfQueued`). Terminal.' },
+  } as const,
+});
+
+export const ClusterOrderRef = builder.enumType('ClusterOrder', {
+  description: 'How `clusters` sorts its list.',
+  values: {
+    REQUESTED_AT: { description: 'Oldest request first.' },
+    QUEUE_POSITION: { description: 'Queued sessions first, by title and then by `queuePosition` (next to be served first); then the others, oldest request first.' },
   } as const,
 });
 
@@ -21,7 +29,7 @@ export const PortMappingRef = builder.objectRef<PortMapping>('PortMapping').impl
   }),
 });
 
-export const ClusterStatusRef = builder.objectRef<ClusterRecord>('ClusterStatus').implement({
+export const ClusterStatusRef = builder.objectRef<ClusterStatusValue>('ClusterStatus').implement({
   description: 'What the gateway knows about the cluster requested for one multiplayer session.',
   fields: (t) => ({
     sessionId: t.exposeString('sessionId', {
@@ -48,5 +56,17 @@ export const ClusterStatusRef = builder.objectRef<ClusterRecord>('ClusterStatus'
     requestedAt: t.field({ type: 'DateTime', resolve: (r) => r.requestedAt, description: 'When the session was first requested.' }),
     updatedAt: t.field({ type: 'DateTime', resolve: (r) => r.updatedAt, description: 'When GSMS last answered for this session.' }),
     pollCount: t.exposeInt('pollCount', { description: 'Upstream posts made for this session: the request and every poll.' }),
+    queuePosition: t.int({
+      nullable: true,
+      description:
+        "Where the session stands in its title's queue: 1 is the next to be served. Counted among the sessions of the same title queued through this gateway deployment, in request order (the order GSMS serves them); sessions other callers queued at GSMS directly are not counted, since GSMS publishes no queue. Null unless QUEUED.",
+      resolve: async (value, _args, context) => (await standingOf(context, value))?.queuePosition ?? null,
+    }),
+    estimatedWaitMs: t.int({
+      nullable: true,
+      description:
+        "How long the session will likely stay queued from now, in milliseconds: its position times the mean time between fulfilments of this title's queued sessions, as this deployment observed them lately. An estimate from the gateway's view, not a promise from GSMS (which publishes none). Null unless QUEUED, and until the title has shown a few fulfilments.",
+      resolve: async (value, _args, context) => (await standingOf(context, value))?.estimatedWaitMs ?? null,
+    }),
   }),
 });

@@ -1,6 +1,6 @@
 import { findCluster, listClusters } from '../resolvers/clusters.js';
 import { builder } from './builder.js';
-import { ClusterStatusRef, FulfillmentStateRef } from './cluster.js';
+import { ClusterOrderRef, ClusterStatusRef, FulfillmentStateRef } from './cluster.js';
 
 builder.queryFields((t) => ({
   cluster: t.field({
@@ -13,12 +13,13 @@ builder.queryFields((t) => ({
   }),
   clusters: t.field({
     type: [ClusterStatusRef],
-    description: 'The requested sessions you may see (your identity\'s; operators: all), oldest first, optionally filtered by title and state.',
+    description: 'The requested sessions you may see (your identity\'s; operators: all), oldest first unless `orderBy` says otherwise, optionally filtered by title and state.',
     args: {
       titleId: t.arg.id({ description: 'Only this title (decimal or `0x` hex).' }),
       state: t.arg({ type: FulfillmentStateRef, description: 'Only sessions in this state.' }),
+      orderBy: t.arg({ type: ClusterOrderRef, defaultValue: 'REQUESTED_AT', description: 'The order of the list.' }),
     },
     resolve: (_root, args, context) =>
-      listClusters(context, { titleId: args.titleId == null ? null : String(args.titleId), state: args.state }),
+      listClusters(context, { titleId: args.titleId == null ? null : String(args.titleId), state: args.state, orderBy: args.orderBy ?? 'REQUESTED_AT' }),
   }),
 }));
