@@ -1,5 +1,5 @@
 /** The messages between the benchmark and its children (see child-process.ts and child.ts). */
-export type ChildRole = 'emulator' | 'floor' | 'peer' | 'gateway';
+export type ChildRole = 'emulator' | 'floor' | 'peer' | 'gateway' | 'barePoller';
 
 export interface MemorySample {
   rss: number;

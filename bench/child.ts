@@ -6,6 +6,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { writeHeapSnapshot } from 'node:v8';
 import type { ChildOps, ChildReply, ChildRequest, ChildRole, MemorySample } from './child-protocol.js';
+import { startBarePollLoops, type BarePollOptions } from './poll-path-bare.js';
 import { startBenchEmulator } from './servers/emulator.js';
 import { startFloor } from './servers/floor.js';
 import { startGateway } from './servers/gateway.js';
@@ -65,6 +66,9 @@ async function start(): Promise<{ url: string; handlers: Handlers; close(): Prom
       const gateway = await startGateway(upstreamUrl, options.env);
       return { ...gateway, handlers: { activePollers: () => gateway.app.services.poller.activeCount } };
     }
+    case 'barePoller':
+      // The poll path's floor (bench/poll-path-bare.ts): no server, so no URL.
+      return { url: '', handlers: {}, ...startBarePollLoops(options as unknown as BarePollOptions) };
     default:
       throw new Error(`unknown bench role ${String(role)}`);
   }

@@ -28,10 +28,29 @@ export interface FanoutPlan {
   factors: number[];
 }
 
+/** Part 4, the poll path (bench/poll-path.ts): queued sessions, no subscribers, what one poll costs. */
+export interface PollPathPlan {
+  sessions: number;
+  /** The `pollIntervalMilliseconds` the emulator advises. */
+  intervalMs: number;
+  /** Gateway CPU, polls, Redis CPU and commands are read over this window. */
+  windowMs: number;
+  /** Round trips are read over a window of their own, under MONITOR (which costs Redis CPU itself). */
+  monitorWindowMs: number;
+  /** Redis's own idle CPU rate is read over at least this long, before any gateway connects. */
+  idleWindowMs: number;
+  /** Gateway instance counts on one Redis primary. */
+  redisInstances: number[];
+  /** Gateway instances on the Redis Cluster (0: no cluster configuration). */
+  clusterInstances: number;
+  clusterMasters: number;
+}
+
 export interface BenchPlan {
   mode: 'full' | 'quick' | 'test';
   mutation: MutationPlan;
   fanout: FanoutPlan;
+  pollPath: PollPathPlan;
 }
 
 export const FULL_PLAN: BenchPlan = {
@@ -45,6 +64,7 @@ export const FULL_PLAN: BenchPlan = {
     pollWindowIntervals: 4,
     factors: [1, 4, 16],
   },
+  pollPath: { sessions: 2_000, intervalMs: 1_000, windowMs: 10_000, monitorWindowMs: 5_000, idleWindowMs: 2_000, redisInstances: [1, 2, 4], clusterInstances: 2, clusterMasters: 3 },
 };
 
 export const QUICK_PLAN: BenchPlan = {
@@ -58,6 +78,8 @@ export const QUICK_PLAN: BenchPlan = {
     pollWindowIntervals: 2,
     factors: [1],
   },
+  // Every configuration, smaller and shorter: the whole part in about a minute.
+  pollPath: { sessions: 400, intervalMs: 1_000, windowMs: 3_000, monitorWindowMs: 2_000, idleWindowMs: 1_000, redisInstances: [1, 2, 4], clusterInstances: 2, clusterMasters: 3 },
 };
 
 /** For the test that keeps the code path from rotting: seconds, a handful of sessions. */
@@ -72,4 +94,5 @@ export const TEST_PLAN: BenchPlan = {
     pollWindowIntervals: 2,
     factors: [1, 2],
   },
+  pollPath: { sessions: 20, intervalMs: 500, windowMs: 1_000, monitorWindowMs: 1_000, idleWindowMs: 300, redisInstances: [1, 2], clusterInstances: 2, clusterMasters: 3 },
 };

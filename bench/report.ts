@@ -4,6 +4,8 @@ import type { FanoutFigures } from './fanout.js';
 import type { MutationFigures } from './mutation.js';
 import { CONFIGURATIONS } from './mutation.js';
 import type { BenchPlan } from './plan.js';
+import type { PollPathFigures } from './poll-path.js';
+import { formatPollPathTable, pollPathTargets } from './poll-path-report.js';
 
 export interface BenchResults {
   mode: BenchPlan['mode'];
@@ -29,6 +31,7 @@ export interface BenchResults {
     subscribeAllMs: number;
     errors: number;
   }[];
+  pollPath: PollPathFigures;
   targets: Record<string, { target: string; value: number; met: boolean }>;
 }
 
@@ -49,7 +52,13 @@ export function machineInfo(loadAtStart: number[]): BenchResults['machine'] {
 
 export const currentLoad = (): number[] => loadavg().map((value) => Number(value.toFixed(2)));
 
-export function buildResults(plan: BenchPlan, machine: BenchResults['machine'], mutation: MutationFigures, scaling: FanoutFigures[]): BenchResults {
+export function buildResults(
+  plan: BenchPlan,
+  machine: BenchResults['machine'],
+  mutation: MutationFigures,
+  scaling: FanoutFigures[],
+  pollPath: PollPathFigures,
+): BenchResults {
   const headline = scaling[0]!;
   const first = scaling[0]!;
   const last = scaling[scaling.length - 1]!;
@@ -81,6 +90,7 @@ export function buildResults(plan: BenchPlan, machine: BenchResults['machine'], 
       subscribeAllMs: f.subscribeAllMs,
       errors: f.errors,
     })),
+    pollPath,
     targets: {
       gatewayToFloorRps: target('>= 0.9', mutation.ratios.gatewayToFloorRps, mutation.ratios.gatewayToFloorRps >= 0.9),
       gatewayToFloorP99: target('<= 1.25', mutation.ratios.gatewayToFloorP99, mutation.ratios.gatewayToFloorP99 <= 1.25),
@@ -102,6 +112,7 @@ export function buildResults(plan: BenchPlan, machine: BenchResults['machine'], 
       // Whether this machine kept up with one poll per session per interval at the largest load.
       pollsAtLargestLoad: target(`0.9–1.0 at ${last.factor}× too, by gaps and by count`, Math.min(last.pollsPerSessionPerInterval, last.polledInWindowPerInterval), keptUp(last)),
       heapPerSubscriptionGrowth: target(`<= ~1 (last factor ÷ first, ${last.factor}× vs ${first.factor}×)`, Number(heapGrowth.toFixed(2)), heapGrowth <= 1.25),
+      ...pollPathTargets(pollPath),
     },
   };
 }
@@ -133,6 +144,8 @@ export function formatTable(results: BenchResults): string {
       (f) =>
         `${`${f.factor}×`.padEnd(7)}${pad(f.sessions, 9)}${pad(f.subscriptions, 8)}${pad(f.connections, 7)}${pad(f.rssBytesPerSubscription, 11)}${pad(f.heapBytesPerSubscription, 12)}${pad(f.pollsPerSessionPerInterval, 21)}${pad(f.polledInWindowPerInterval, 7)}${pad(f.cpuMicrosPerPoll, 13)}${pad(f.minPollGapMs ?? '–', 12)}${pad(f.meanPollGapMs ?? '–', 10)}${pad(f.spreadP50Ms, 12)}${pad(f.spreadP99Ms, 8)}${pad(f.errors, 8)}`,
     ),
+    '',
+    formatPollPathTable(results.pollPath),
     '',
     'Targets',
     ...Object.entries(results.targets).map(([name, t]) => `  ${t.met ? 'met    ' : 'NOT MET'} ${name}: ${t.value} (target ${t.target})`),

@@ -1,7 +1,7 @@
 /**
  * `npm run bench` (full, < ~10 min) and `npm run bench -- --quick` (< 60 s): measures the mutation path
- * beside its floor and peer, then subscription fan-out at each load factor, prints a table and writes
- * bench/results.json. `runBench(plan)` is what the test calls with tiny numbers.
+ * beside its floor and peer, then subscription fan-out at each load factor, then what one poll costs (poll-path.ts),
+ * prints a table and writes bench/results.json. `runBench(plan)` is what the test calls with tiny numbers.
  */
 import { writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
@@ -9,6 +9,7 @@ import { startChild, closeAll, type BenchChild } from './child-process.js';
 import { measureFanout, type FanoutFigures } from './fanout.js';
 import { loadTargets, measureMutations, prefulfilSessions } from './mutation.js';
 import { FULL_PLAN, QUICK_PLAN, type BenchPlan } from './plan.js';
+import { measurePollPath } from './poll-path.js';
 import { buildResults, currentLoad, formatTable, machineInfo, type BenchResults } from './report.js';
 
 export async function runBench(plan: BenchPlan, progress: (line: string) => void = () => {}): Promise<BenchResults> {
@@ -35,7 +36,10 @@ export async function runBench(plan: BenchPlan, progress: (line: string) => void
   const scaling: FanoutFigures[] = [];
   for (const factor of plan.fanout.factors) scaling.push(await measureFanout(plan.fanout, factor, progress));
 
-  return buildResults(plan, { ...machine, loadAverageAtEnd: currentLoad() }, mutation, scaling);
+  progress('4. poll path: queued sessions, no subscribers');
+  const pollPath = await measurePollPath(plan.pollPath, progress);
+
+  return buildResults(plan, { ...machine, loadAverageAtEnd: currentLoad() }, mutation, scaling, pollPath);
 }
 
 const isMain = process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1];
