@@ -1,6 +1,6 @@
 /**
  * When the poller asks GSMS again. Pure functions, so the timing rules are tested without timers.
- * See shared/spec/decisions.md: the advised interval is clamped to 100 ms – 60 s, and jitter only
+ * See docs/decisions.md ("Poll timing"): the advised interval is clamped to 100 ms – 60 s, and jitter only
  * lengthens it (up to +10%), so the poller never asks before the advised time.
  */
 export interface PollTiming {

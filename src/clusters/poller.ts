@@ -1,68 +1,76 @@
 /**
  * Watches queued sessions: one poll loop per session however many subscribers it has, and, with several
- * gateway instances, one across all of them. Each loop posts the session's request again at the advised
- * interval with the most recent requester's credential, records the answer and publishes every change,
- * until the state is terminal, the watch time runs out or the poller stops.
+ * gateway instances, one across all of them (the session's owner, see poll-store.ts). Each loop posts the
+ * session's request again at the advised interval with the most recent requester's credential, records the
+ * answer and publishes every change, until the state is terminal, the watch time runs out, the session is
+ * not this instance's any more, or the poller stops.
  *
- * Across instances (shared leases, see poll-lease.ts) a loop runs only while its instance holds the
- * session's lease: renewed every third of the lease time, and proven right before each post. The next post
- * is due an interval after the later of the last answer and the last post on any instance, so a takeover
- * never posts early. Every instance also scans the registry for queued sessions nobody polls, so a session
- * whose holder died is taken over within the lease time plus one scan, even with no subscriber anywhere.
+ * The loop is the hot path of a busy gateway (thousands of posts a second), so it holds what it needs
+ * between posts in its ticket (record, opened credential, revision) instead of reading it again, waits on
+ * one plain timer, and asks the store once per post: the write that records an answer also reserves the
+ * next post. A post that is not reserved yet is proven right before it goes out.
  */
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { GsmsClient } from '../gsms/client.js';
 import { GsmsError } from '../gsms/errors.js';
-import { isTerminal } from './cluster-record.js';
-import type { ClusterRecord } from './cluster-record.js';
+import type { ClusterAnswer } from '../gsms/wire.js';
+import { isTerminal, type ClusterRecord } from './cluster-record.js';
 import type { Logger } from './logger.js';
-import { localPollLeases, type PollLeases } from './poll-lease.js';
-import { nextPollDelay, DEFAULT_POLL_TIMING, type PollTiming } from './poll-schedule.js';
+import { clampInterval, nextPollDelay, DEFAULT_POLL_TIMING, type PollTiming } from './poll-schedule.js';
+import type { NextPost, PollStore, PollTicket } from './poll-store.js';
 import { publishChange, type ClusterPubSub } from './pubsub.js';
-import type { ClusterRegistry } from './registry.js';
 import { RegistryUnavailableError } from './registry-unavailable.js';
 
 export interface ClusterPollerOptions {
   gsms: Pick<GsmsClient, 'requestCluster'>;
-  registry: ClusterRegistry;
+  store: PollStore;
   pubsub: ClusterPubSub;
   logger: Logger;
-  /** How long a session may stay queued before watching it stops (decisions.md: GSMS_WATCH_TIMEOUT_MS). */
+  /** How long a session may stay queued before watching it stops (docs/decisions.md, "Watch time"). */
   watchTimeoutMs: number;
-  /** Who may poll a session; default: this process alone (in-memory mode). */
-  leases?: PollLeases;
-  /** How often shared-lease instances look for queued sessions nobody polls. Default: a fifth of the lease, at most 1 s. */
-  scanIntervalMs?: number;
   timing?: Partial<PollTiming>;
   random?: () => number;
   now?: () => number;
+  /** After a loop failed on an unreachable store, how long before this instance tries the session again. */
+  retryAfterFailureMs?: number;
   /** Hooks for metrics: called once per upstream poll. */
   observer?: {
-    /** `lagMs`: how long after the advised time the poll went out. `ok`: whether GSMS answered. */
+    /** `lagMs`: how long after the planned time the poll went out. `ok`: whether GSMS answered. */
     onPoll?(info: { sessionId: string; lagMs: number; ok: boolean; changed: boolean }): void;
   };
+  /** Wraps each upstream poll, e.g. in a trace span, so the upstream attempts become its children. */
+  tracePoll?: <T>(sessionId: string, titleId: string, run: () => Promise<T>) => Promise<T>;
+  /** Called after each recorded poll of a session that is still queued (queue position and estimate). */
+  afterPoll?: (record: ClusterRecord) => Promise<void> | void;
+}
+
+/** One running loop: how to stop it, and its end. */
+interface Loop {
+  readonly controller: AbortController;
+  /** Ends the current wait early (the loop is stopping). */
+  wake: (() => void) | undefined;
+  done: Promise<void>;
 }
 
 export class ClusterPoller {
-  readonly #loops = new Map<string, { controller: AbortController; done: Promise<void> }>();
-  /** Sessions whose lease is being asked for, so one instance never asks twice at once. */
-  readonly #acquiring = new Map<string, Promise<void>>();
-  readonly #leases: PollLeases;
+  readonly #loops = new Map<string, Loop>();
+  /** Sessions being opened, so one instance never opens one twice at once. */
+  readonly #opening = new Map<string, Promise<void>>();
+  readonly #store: PollStore;
   readonly #timing: PollTiming;
   readonly #random: () => number;
   readonly #now: () => number;
-  readonly #scanner: NodeJS.Timeout | undefined;
-  #scanning = false;
+  readonly #beat: NodeJS.Timeout | undefined;
+  #beating = false;
   #stopped = false;
 
   constructor(private readonly options: ClusterPollerOptions) {
-    this.#leases = options.leases ?? localPollLeases;
+    this.#store = options.store;
     this.#timing = { ...DEFAULT_POLL_TIMING, ...options.timing };
     this.#random = options.random ?? Math.random;
     this.#now = options.now ?? Date.now;
-    if (this.#leases.shared) {
-      const every = options.scanIntervalMs ?? Math.min(1_000, this.#leases.leaseMs / 5);
-      this.#scanner = setInterval(() => void this.#scan(), every).unref();
+    if (this.#store.tick) {
+      this.#beat = setInterval(() => void this.#tick(), this.#store.heartbeatMs ?? 1_000).unref();
+      void this.#tick();
     }
   }
 
@@ -76,153 +84,201 @@ export class ClusterPoller {
   }
 
   /**
-   * Makes sure a queued session is watched: starts a loop here unless one runs already, here or (holding
-   * the lease) on another instance. Anything but a queued session is a no-op.
+   * Makes sure a queued session is watched: starts a loop here if this instance may poll it (in memory:
+   * always; shared: when it is the session's owner) and none runs yet. Anything but a queued session is a no-op.
    */
   watch(record: ClusterRecord): void {
     if (record.state === 'QUEUED') void this.#lead(record.sessionId);
   }
 
-  /** Stops every loop and waits for them to end; no timer or request is left behind. Leases are released. */
+  /** Stops every loop and waits for them to end; no timer or request is left behind. */
   async stop(): Promise<void> {
     this.#stopped = true;
-    clearInterval(this.#scanner);
-    await Promise.all(this.#acquiring.values());
+    clearInterval(this.#beat);
+    await Promise.all(this.#opening.values());
     const loops = [...this.#loops.values()];
-    for (const loop of loops) loop.controller.abort();
+    for (const loop of loops) {
+      loop.controller.abort();
+      loop.wake?.();
+    }
     await Promise.all(loops.map((loop) => loop.done));
+    // Let the other instances adopt this one's sessions at their next beat instead of after the heartbeat runs out.
+    await this.#store.leave?.().catch((error: unknown) => this.options.logger.warn({ err: error }, 'could not hand sessions over on stop'));
   }
 
-  /** Takes the session's lease and, if granted, starts its loop. */
+  /** Opens the session and, if this instance may poll it, starts its loop. */
   #lead(sessionId: string): Promise<void> {
     if (this.#stopped || this.#loops.has(sessionId)) return Promise.resolve();
-    const pending = this.#acquiring.get(sessionId);
+    const pending = this.#opening.get(sessionId);
     if (pending) return pending;
-    const attempt = this.#leases
-      .acquire(sessionId)
-      .then((granted) => {
-        if (granted && !this.#stopped && !this.#loops.has(sessionId)) this.#start(sessionId);
-        else if (granted) return this.#leases.release(sessionId);
+    const attempt = this.#store
+      .open(sessionId)
+      .then((ticket) => {
+        if (ticket && !this.#stopped && !this.#loops.has(sessionId)) this.#start(ticket);
       })
-      .catch((error: unknown) => this.options.logger.warn({ err: error, sessionId }, 'could not take the poll lease'))
-      .finally(() => this.#acquiring.delete(sessionId));
-    this.#acquiring.set(sessionId, attempt);
+      .catch((error: unknown) => {
+        this.options.logger.warn({ err: error, sessionId }, 'could not open the session for polling');
+        this.#retryLater(sessionId, error);
+      })
+      .finally(() => this.#opening.delete(sessionId));
+    this.#opening.set(sessionId, attempt);
     return attempt;
   }
 
-  #start(sessionId: string): void {
+  /** The store was unreachable: the session may still be ours once it is back, so try again in a while. */
+  #retryLater(sessionId: string, error: unknown): void {
+    if (this.#stopped || !(error instanceof RegistryUnavailableError)) return;
+    setTimeout(() => void this.#lead(sessionId), this.options.retryAfterFailureMs ?? 1_000).unref();
+  }
+
+  #start(ticket: PollTicket): void {
     const { logger } = this.options;
-    const controller = new AbortController();
-    const renewal = this.#leases.shared ? setInterval(() => void this.#renew(sessionId, controller), this.#leases.leaseMs / 3) : undefined;
-    const done = this.#pollUntilSettled(sessionId, controller.signal)
+    const { sessionId } = ticket;
+    const loop: Loop = { controller: new AbortController(), wake: undefined, done: Promise.resolve() };
+    loop.done = this.#pollUntilSettled(ticket, loop)
       .catch((error: unknown) => {
-        // Redis away: the lease lapses and this or another instance's scan picks the session up once it is back.
         if (error instanceof RegistryUnavailableError) logger.warn({ sessionId, err: { message: error.message } }, 'poll loop paused: registry unreachable');
         else logger.error({ err: error, sessionId }, 'poll loop failed');
+        this.#retryLater(sessionId, error);
       })
-      .finally(async () => {
-        clearInterval(renewal);
+      .finally(() => {
         this.#loops.delete(sessionId);
-        // If this fails (Redis away), the lease lapses by itself within its time.
-        await this.#leases.release(sessionId).catch(() => {});
       });
-    this.#loops.set(sessionId, { controller, done });
+    this.#loops.set(sessionId, loop);
   }
 
-  async #renew(sessionId: string, controller: AbortController): Promise<void> {
+  /** One heartbeat of a shared store; starts loops for the sessions it adopted from dead instances. */
+  async #tick(): Promise<void> {
+    if (this.#beating || this.#stopped) return;
+    this.#beating = true;
     try {
-      if (await this.#leases.renew(sessionId)) return;
-      this.options.logger.warn({ sessionId }, 'poll lease lost to another instance; stopping this poller');
-      controller.abort();
+      const adopted = (await this.#store.tick?.()) ?? [];
+      if (adopted.length > 0) this.options.logger.info({ sessions: adopted.length }, 'adopted the sessions of an instance that stopped');
+      for (const sessionId of adopted) void this.#lead(sessionId);
     } catch (error) {
-      // Redis unreachable: keep polling only as long as each post can still prove the lease (claimPost).
-      this.options.logger.debug({ err: error, sessionId }, 'poll lease renewal failed');
-    }
-  }
-
-  /** Finds queued sessions no loop here watches and tries to lead them (their holder may have died). */
-  async #scan(): Promise<void> {
-    if (this.#scanning || this.#stopped) return;
-    this.#scanning = true;
-    try {
-      const sessionIds = await this.options.registry.watchedSince(this.#now() - this.options.watchTimeoutMs);
-      await Promise.all(sessionIds.map((sessionId) => this.#lead(sessionId)));
-    } catch (error) {
-      this.options.logger.warn({ err: error }, 'scan for unwatched sessions failed');
+      this.options.logger.warn({ err: error }, 'heartbeat failed');
     } finally {
-      this.#scanning = false;
+      this.#beating = false;
     }
   }
 
-  async #pollUntilSettled(sessionId: string, signal: AbortSignal): Promise<void> {
-    const { registry, pubsub, gsms, logger, watchTimeoutMs } = this.options;
+  /** The next post after an answer (or the record's last one) at `answeredAt`, and who may post after it. */
+  #plan(advisedMs: number, answeredAt: number, consecutiveErrors: number, notBefore: number): NextPost {
+    const now = this.#now();
+    const delay = nextPollDelay({ advisedMs, lastAnswerAt: answeredAt, now, consecutiveErrors, timing: this.#timing, random: this.#random });
+    const postAt = Math.max(now + delay, notBefore);
+    return { postAt, notBefore: postAt + clampInterval(advisedMs, this.#timing) };
+  }
+
+  async #pollUntilSettled(first: PollTicket, loop: Loop): Promise<void> {
+    const { store, pubsub, gsms, logger, watchTimeoutMs, observer, tracePoll, afterPoll } = this.options;
+    const { sessionId } = first;
+    const { signal } = loop.controller;
+    let ticket = first;
+    let next = this.#firstPost(ticket);
     let consecutiveErrors = 0;
     while (!signal.aborted) {
-      const record = await registry.get(sessionId);
-      if (!record || isTerminal(record.state)) return;
-      const lastPostAt = await this.#leases.lastPostAt(sessionId);
-      const now = this.#now();
+      const { record } = ticket;
       const watchEndsAt = Date.parse(record.watchStartedAt) + watchTimeoutMs;
-      const delay = nextPollDelay({
-        advisedMs: record.pollIntervalMs,
-        lastAnswerAt: Math.max(Date.parse(record.updatedAt), lastPostAt ?? 0),
-        now,
-        consecutiveErrors,
-        timing: this.#timing,
-        random: this.#random,
-      });
-      if (now + delay >= watchEndsAt) {
-        if (!(await this.#wait(Math.max(0, watchEndsAt - now), signal))) return;
+      if (next.postAt >= watchEndsAt) {
+        if (!(await this.#sleepUntil(watchEndsAt, loop))) return;
+        if ((await store.endWatch(ticket)) === 'stale') {
+          const fresh = await this.#reopen(sessionId);
+          if (!fresh) return;
+          ({ ticket, next } = fresh);
+          continue;
+        }
         logger.warn({ sessionId, watchTimeoutMs }, 'watch time ended with the session still queued');
         const message = `Session is still queued after ${watchTimeoutMs} ms; the gateway stopped watching it. Request it again to resume.`;
         pubsub.publish('cluster:status', sessionId, { type: 'watch-ended', code: 'WATCH_TIMEOUT', message });
         return;
       }
-      const dueAt = now + delay;
-      if (!(await this.#wait(delay, signal))) return;
-      // Another instance's request may have changed the record meanwhile: start over from what is stored.
-      const latest = await registry.get(sessionId);
-      if (!latest || latest.updatedAt !== record.updatedAt || latest.pollIntervalMs !== record.pollIntervalMs) {
-        if (latest && !isTerminal(latest.state)) continue;
-        return;
+      if (!(await this.#sleepUntil(next.postAt, loop))) return;
+      if (ticket.reservedAt !== next.postAt) {
+        // Not reserved by the last write: prove the session is still ours, and unchanged, right before posting.
+        const reserved = await store.reserve(ticket, next);
+        if (reserved === 'lost') {
+          logger.info({ sessionId }, 'session polled by another instance now; leaving it to its owner');
+          return;
+        }
+        if (reserved === 'stale') {
+          // Another request changed the record meanwhile: plan again from what is stored.
+          const fresh = await this.#reopen(sessionId);
+          if (!fresh) return;
+          ({ ticket, next } = fresh);
+          continue;
+        }
       }
-      const credential = await registry.pollCredential(sessionId);
-      if (!credential) return;
-      const postAt = this.#now();
-      if (!(await this.#leases.claimPost(sessionId, postAt))) {
-        logger.info({ sessionId }, 'poll lease held elsewhere; leaving the session to its holder');
-        return;
-      }
-      const lagMs = Math.max(0, postAt - dueAt);
+      const postedAt = this.#now();
+      const lagMs = Math.max(0, postedAt - next.postAt);
+      let answer: ClusterAnswer;
       try {
-        const answer = await gsms.requestCluster({
-          titleId: record.titleId,
-          sessionId,
-          abortIfQueued: false,
-          authorization: credential,
-          signal,
-        });
-        consecutiveErrors = 0;
-        const update = await registry.recordPoll(sessionId, answer);
-        if (update?.changed) publishChange(pubsub, update.record);
-        this.options.observer?.onPoll?.({ sessionId, lagMs, ok: true, changed: update?.changed ?? false });
+        const post = () =>
+          gsms.requestCluster({ titleId: record.titleId, sessionId, abortIfQueued: false, authorization: ticket.credential, signal });
+        answer = await (tracePoll ? tracePoll(sessionId, record.titleId, post) : post());
       } catch (error) {
         if (signal.aborted) return;
         consecutiveErrors += 1;
-        this.options.observer?.onPoll?.({ sessionId, lagMs, ok: false, changed: false });
+        observer?.onPoll?.({ sessionId, lagMs, ok: false, changed: false });
         const details = error instanceof GsmsError ? { code: error.code, status: error.status, correlationId: error.correlationId } : { err: error };
         logger.warn({ sessionId, consecutiveErrors, ...details }, 'poll failed; backing off');
+        next = this.#plan(record.pollIntervalMs, postedAt, consecutiveErrors, 0);
+        continue;
+      }
+      consecutiveErrors = 0;
+      next = this.#plan(answer.pollIntervalMs, this.#now(), 0, 0);
+      const outcome = await this.#record(ticket, answer, next);
+      if (!outcome) return;
+      observer?.onPoll?.({ sessionId, lagMs, ok: true, changed: outcome.update.changed });
+      if (outcome.update.changed) publishChange(pubsub, outcome.update.record);
+      if (!outcome.ticket) return;
+      ticket = outcome.ticket;
+      if (afterPoll && ticket.record.state === 'QUEUED') {
+        try {
+          await afterPoll(ticket.record);
+        } catch (error) {
+          logger.debug({ err: error, sessionId }, 'after-poll hook failed');
+        }
       }
     }
   }
 
-  /** Waits, returning false when the poller was stopped meanwhile. */
-  async #wait(ms: number, signal: AbortSignal): Promise<boolean> {
-    try {
-      await sleep(ms, undefined, { signal });
-      return true;
-    } catch {
-      return false;
+  /** The first post of a ticket: an interval after the record's last answer, and never before `notBefore`. */
+  #firstPost(ticket: PollTicket): NextPost {
+    return this.#plan(ticket.record.pollIntervalMs, Date.parse(ticket.record.updatedAt), 0, ticket.notBefore);
+  }
+
+  /** Opens a session again after its record changed elsewhere, with the post that follows from it. */
+  async #reopen(sessionId: string): Promise<{ ticket: PollTicket; next: NextPost } | null> {
+    const ticket = await this.#store.open(sessionId);
+    return ticket ? { ticket, next: this.#firstPost(ticket) } : null;
+  }
+
+  /** Records an answer; if another request changed the record meanwhile, applies it to the fresh one. */
+  async #record(ticket: PollTicket, answer: ClusterAnswer, next: NextPost) {
+    for (let attempt = 0; attempt < 3; attempt += 1) {
+      const outcome = await this.#store.recordPoll(ticket, answer, next);
+      if (outcome !== 'stale') return outcome;
+      const fresh = await this.#store.open(ticket.sessionId);
+      if (!fresh) return null;
+      ticket = fresh;
     }
+    return null;
+  }
+
+  /** Waits until `at` (epoch ms), returning false when the loop was stopped meanwhile. */
+  #sleepUntil(at: number, loop: Loop): Promise<boolean> {
+    if (loop.controller.signal.aborted) return Promise.resolve(false);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        loop.wake = undefined;
+        resolve(true);
+      }, Math.max(0, at - this.#now()));
+      loop.wake = () => {
+        clearTimeout(timer);
+        loop.wake = undefined;
+        resolve(false);
+      };
+    });
   }
 }

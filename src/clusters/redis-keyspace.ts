@@ -56,7 +56,11 @@ export class RedisKeyspace {
 
   /** A session's hash: `v` (record and sealed credential, JSON), `rev`, `owner`, `notBefore`. */
   session(sessionId: string): string {
-    return `${this.prefix}s:${bucketTagOf(sessionId)}:${sessionId}`;
+    return this.sessionPrefix(bucketTagOf(sessionId)) + sessionId;
+  }
+  /** What every session key of a bucket starts with (scripts build keys of sessions they walk from it). */
+  sessionPrefix(tag: string): string {
+    return `${this.prefix}s:${tag}:`;
   }
   /** Per bucket and state: session ids scored by when their record expires (list, counts). */
   stateIndex(tag: string, state: string): string {

@@ -1,6 +1,6 @@
 /**
  * The record of every session this gateway has requested. An interface so that a Redis-backed registry
- * can replace the in-memory one without touching resolvers or the poller.
+ * can replace the in-memory one without touching resolvers; the poller's side is poll-store.ts.
  */
 import type { ClusterAnswer, FulfillmentState } from '../gsms/wire.js';
 import { answerChanges, answerFields, type ClusterRecord } from './cluster-record.js';
@@ -25,20 +25,15 @@ export interface ClusterFilter {
   state?: FulfillmentState;
 }
 
+export type StateCounts = Record<FulfillmentState, number>;
+
 export interface ClusterRegistry {
   get(sessionId: string): Promise<ClusterRecord | null>;
   list(filter: ClusterFilter): Promise<ClusterRecord[]>;
   /** Records a `requestCluster` answer: creates the record, or adds the requester and applies the answer. */
   recordRequest(input: RecordRequestInput): Promise<RecordUpdate>;
-  /** Applies a poll's answer; `null` when the session is no longer known. */
-  recordPoll(sessionId: string, answer: ClusterAnswer): Promise<RecordUpdate | null>;
-  /** The credential of the most recent requester, for polling. Never exposed through the API. */
-  pollCredential(sessionId: string): Promise<string | null>;
-  /**
-   * Queued sessions whose watch started at or after `sinceMs` (epoch ms): the ones some poller must be
-   * watching. Instances scan this to take over sessions whose poller died.
-   */
-  watchedSince(sinceMs: number): Promise<string[]>;
+  /** Sessions remembered, by state: kept as changes happen, so a metrics scrape never reads every record. */
+  countByState(): Promise<StateCounts>;
   close(): Promise<void>;
 }
 

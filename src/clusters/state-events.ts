@@ -42,3 +42,21 @@ export function stateEventFor(previous: ClusterRecord | null, next: ClusterRecor
 export function watchTimeoutEvent(record: ClusterRecord, now: Date): ClusterStateEvent {
   return { id: `evt_${randomUUID()}`, type: 'cluster.watch_timeout', at: now.toISOString(), record };
 }
+
+/** Where the registries raise state events and their listeners (webhooks, the queue tracker) hear them. */
+export interface StateEventBus {
+  emit: StateEventListener;
+  listen(listener: StateEventListener): void;
+}
+
+export function createStateEventBus(): StateEventBus {
+  const listeners: StateEventListener[] = [];
+  return {
+    emit(event) {
+      for (const listener of listeners) listener(event);
+    },
+    listen(listener) {
+      listeners.push(listener);
+    },
+  };
+}

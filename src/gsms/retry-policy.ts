@@ -21,7 +21,7 @@ export interface RetryPolicy {
 
 /**
  * 12 tries let 40 of 40 calls through a 40% fault rate: a call fails there with 0.4^12 ≈ 0.002%, so one of
- * 40 with 0.07% (decisions.md asks for at least 10, where one of 40 fails 0.4% of the time, which CI saw).
+ * 40 with 0.07% (docs/decisions.md, "Retries", asks for at least 10, where one of 40 fails 0.4% of the time, which CI saw).
  * 30 s keeps a GraphQL mutation from hanging much longer than a player would wait.
  */
 export const DEFAULT_RETRY_POLICY: Readonly<RetryPolicy> = { maxAttempts: 12, maxTotalMs: 30_000, minDelayMs: 100, maxDelayMs: 5_000 };

@@ -3,6 +3,8 @@ import type { Logger } from 'pino';
 import { MemoryClusterRegistry } from '../clusters/memory-registry.js';
 import { ClusterPoller } from '../clusters/poller.js';
 import { createClusterPubSub } from '../clusters/pubsub.js';
+import { createQueueService } from '../clusters/queue-service.js';
+import { createStateEventBus, type StateEventBus } from '../clusters/state-events.js';
 import { createGsmsClient, type GsmsClient } from '../gsms/client.js';
 import type { GatewayServices } from '../resolvers/context.js';
 import type { GatewayConfig } from './config.js';
@@ -10,6 +12,10 @@ import { createGatewayMetrics, type GatewayMetrics } from './metrics/gateway-met
 import { upstreamReadinessCheck } from './metrics/upstream-readiness.js';
 import type { ReadinessCheck } from './metrics/readiness.js';
 import { createRedisClusterState, type RedisClusterState } from './redis/shared-state.js';
+import { CredentialCipher } from '../clusters/credential-cipher.js';
+import { queueConnection } from '../webhooks/queue-connection.js';
+import { createWebhookService } from '../webhooks/webhook-service.js';
+import { createWebhookMetrics } from './metrics/webhook-metrics.js';
 
 export interface RunningServices extends GatewayServices {
   gsms: GsmsClient;
@@ -19,6 +25,8 @@ export interface RunningServices extends GatewayServices {
   metrics: GatewayMetrics;
   /** The shared state in Redis when REDIS_URL is set (its `redis` connection can hold other shared counters). */
   shared: RedisClusterState | undefined;
+  /** State changes as they are stored here (webhooks and the queue tracker listen). */
+  stateEvents: StateEventBus;
   /** Resolves when dependencies that need connecting are connected (or after a bounded wait; /ready tells). */
   whenReady(): Promise<void>;
   close(): Promise<void>;
@@ -35,26 +43,49 @@ export function createServices(config: GatewayConfig, gsmsBaseUrl: string, logge
     logger: logger.child({ component: 'gsms-client' }),
     observer: metrics.upstreamObserver,
   });
-  const shared = config.redis ? createRedisClusterState(config.redis, config, logger) : undefined;
-  const registry = shared?.registry ?? new MemoryClusterRegistry(config.recordRetentionMs, config.watchTimeoutMs);
+  // Webhooks and the queue tracker listen here for state changes, whichever registry stores them.
+  const stateEvents = createStateEventBus();
+  const shared = config.redis ? createRedisClusterState(config.redis, config, logger, stateEvents.emit) : undefined;
+  const memory = shared
+    ? undefined
+    : new MemoryClusterRegistry({ retentionMs: config.recordRetentionMs, watchTimeoutMs: config.watchTimeoutMs, onStateEvent: stateEvents.emit });
+  const registry = shared?.registry ?? memory!;
   const pubsub = shared?.pubsub ?? createClusterPubSub();
+  // Where queued sessions stand: hears every stored change, recomputes once per poll (queue-announcer.ts).
+  const queue = createQueueService({ pubsub, logger: logger.child({ component: 'queue' }), redis: shared && config.redis ? { client: shared.redis, keyPrefix: config.redis.keyPrefix } : undefined });
+  stateEvents.listen(queue.onStateEvent);
   const poller = new ClusterPoller({
     gsms,
-    registry,
+    store: shared?.pollStore ?? memory!,
     pubsub,
     logger: logger.child({ component: 'poller' }),
     watchTimeoutMs: config.watchTimeoutMs,
-    leases: shared?.leases,
     observer: metrics.pollObserver,
     timing: { maxErrorBackoffMs: config.pollMaxBackoffMs },
+    afterPoll: queue.afterPoll,
   });
   metrics.observeState({ poller, registry });
+  // Memory mode delivers what this registry stores; Redis mode reads the outbox and ignores the bus.
+  const webhookMetrics = createWebhookMetrics(metrics.registry);
+  const webhooks = createWebhookService({
+    config: config.webhooks,
+    logger: logger.child({ component: 'webhooks' }),
+    observer: webhookMetrics.observer,
+    redis: shared && config.redis
+      ? { redis: shared.redis, queueConnection: queueConnection(config.redis.topology), keyPrefix: config.redis.keyPrefix, cipher: new CredentialCipher(config.redis.credentialKey), instanceId: shared.instanceId }
+      : undefined,
+  });
+  stateEvents.listen((event) => webhooks.onStateEvent(event));
+  webhookMetrics.observePending(() => webhooks.pendingCount());
   return {
     gsms,
     registry,
     pubsub,
     poller,
     logger,
+    queue: queue.tracker,
+    stateEvents,
+    webhooks,
     readinessChecks: [upstreamReadinessCheck(gsmsBaseUrl, config.operating.readyUpstreamTimeoutMs), ...(shared ? [shared.readinessCheck] : [])],
     metrics,
     shared,
@@ -66,6 +97,7 @@ export function createServices(config: GatewayConfig, gsmsBaseUrl: string, logge
     async close() {
       await poller.stop();
       await gsms.close();
+      await webhooks.close();
       await registry.close();
       await shared?.close();
     },

@@ -25,7 +25,7 @@ afterEach(() => registry?.close());
 describe('the in-memory registry forgets records after their retention', () => {
   it('drops a settled record, but keeps a queued one until its watch ends', async () => {
     let now = Date.parse('2026-11-25T12:00:00Z');
-    registry = new MemoryClusterRegistry(50, 60_000, () => new Date(now));
+    registry = new MemoryClusterRegistry({ retentionMs: 50, watchTimeoutMs: 60_000, now: () => new Date(now) });
     await registry.recordRequest(request('/settled', 'FULFILLED'));
     await registry.recordRequest(request('/queued', 'QUEUED'));
 

@@ -34,7 +34,7 @@ export interface GatewayMetrics {
 
 export interface StateSource {
   poller: { readonly activeCount: number };
-  registry: Pick<ClusterRegistry, 'list'>;
+  registry: Pick<ClusterRegistry, 'countByState'>;
 }
 
 export function createGatewayMetrics(): GatewayMetrics {
@@ -105,16 +105,17 @@ export function createGatewayMetrics(): GatewayMetrics {
     labelNames: ['state'] as const,
     registers,
     async collect() {
-      let records;
+      if (!stateSource) return;
+      let counts;
       try {
-        records = stateSource ? await stateSource.registry.list({}) : [];
+        counts = await stateSource.registry.countByState();
       } catch {
         // The registry is unreachable (Redis down): keep the last counts rather than fail the whole scrape,
         // which is when an operator needs the other metrics most. /ready reports the outage.
         return;
       }
       // Every state, zeros included, so a dashboard shows 0 rather than "no data".
-      for (const state of STATES) this.set({ state }, records.filter((record) => record.state === state).length);
+      for (const state of STATES) this.set({ state }, counts[state]);
     },
   });
 
