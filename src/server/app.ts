@@ -23,6 +23,7 @@ import { useQueryStringJsonErrors } from './errors/query-string-json.js';
 import { createServices, type RunningServices } from './services.js';
 import { createGatewaySecurity } from './security/gateway-security.js';
 import { maskRegistryErrors } from './redis/errors.js';
+import type { GatewayTracing } from './tracing/gateway-tracing.js';
 
 export interface GatewayApp {
   readonly services: RunningServices;
@@ -33,7 +34,8 @@ export interface GatewayApp {
   stop(): Promise<void>;
 }
 
-export function buildApp(config: GatewayConfig, gsmsBaseUrl: string, logger: Logger): GatewayApp {
+/** `tracing`: given when tracing is on (main.ts loads it first); its plugins add the operation spans. */
+export function buildApp(config: GatewayConfig, gsmsBaseUrl: string, logger: Logger, tracing?: GatewayTracing): GatewayApp {
   const services = createServices(config, gsmsBaseUrl, logger);
   const security = createGatewaySecurity(config.security, {
     defaultAuthorization: config.defaultAuthorization,
@@ -56,6 +58,8 @@ export function buildApp(config: GatewayConfig, gsmsBaseUrl: string, logger: Log
     plugins: [
       useLeanSubscribe(),
       useErrorCodes(),
+      // After the codes are set, before the security plugins (a rate-limited operation gets its span too).
+      ...(tracing?.yogaPlugins ?? []),
       useQueryStringJsonErrors(),
       ...security.plugins,
       useReadinessEndpoint('/ready', services.readinessChecks),

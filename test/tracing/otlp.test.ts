@@ -1,0 +1,168 @@
+/**
+ * Traces, end to end: a gateway process exporting to a real OTLP/HTTP receiver (JSON protocol) on loopback,
+ * in front of an emulator that fails the first attempts. And the other side: with no OTLP endpoint, not one
+ * OpenTelemetry module is loaded.
+ */
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
+import { randomBytes } from 'node:crypto';
+import { readFile, mkdtemp, rm } from 'node:fs/promises';
+import type { IncomingMessage } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { request } from 'undici';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { startEmulator, type RunningEmulator } from '../../src/gsms/emulator/server.js';
+import { AUTH, sessionPath } from '../support/gateway.js';
+import { startGatewayProcess, stopAllGatewayProcesses } from '../support/gateway-process.js';
+import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from './otlp-receiver.js';
+
+const CHECKER = join(import.meta.dirname, 'loaded-modules.mjs');
+const REQUEST_CLUSTER = 'mutation RequestCluster($sessionId: String!) { requestCluster(titleId: "1234567890", sessionId: $sessionId) }';
+const TOKEN = AUTH.slice('XBL3.0 '.length);
+
+let emulator: RunningEmulator;
+let receiver: OtlpReceiver;
+let reports: string;
+
+beforeAll(async () => {
+  emulator = await startEmulator({ pollIntervalMs: 200 });
+  receiver = await startOtlpReceiver();
+  reports = await mkdtemp(join(tmpdir(), 'otel-modules-'));
+});
+afterEach(() => stopAllGatewayProcesses());
+afterAll(async () => {
+  await stopAllGatewayProcesses();
+  await Promise.all([emulator?.close(), receiver?.close(), reports && rm(reports, { recursive: true, force: true })]);
+});
+
+function tracedEnv(extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    GSMS_BASE_URL: emulator.url,
+    OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+    OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+    OTEL_SERVICE_NAME: 'gsms-graphql-under-test',
+    // Export within a few milliseconds of a span ending, so the test awaits spans rather than a batch timer.
+    OTEL_BSP_SCHEDULE_DELAY: '20',
+    ...extra,
+  };
+}
+
+async function post(url: string, body: object, headers: Record<string, string>) {
+  const response = await request(`${url}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: AUTH, ...headers },
+    body: JSON.stringify(body),
+  });
+  return { status: response.statusCode, body: (await response.body.json()) as { data?: unknown; errors?: unknown[] } };
+}
+
+function traceparent(): { header: string; traceId: string; parentId: string } {
+  const traceId = randomBytes(16).toString('hex');
+  const parentId = randomBytes(8).toString('hex');
+  return { header: `00-${traceId}-${parentId}-01`, traceId, parentId };
+}
+
+/** Whether `span` descends from `ancestor` through parent links among `spans`. */
+function descendsFrom(span: ReceivedSpan, ancestor: ReceivedSpan, spans: readonly ReceivedSpan[]): boolean {
+  const byId = new Map(spans.map((s) => [s.spanId, s]));
+  for (let parent = byId.get(span.parentSpanId); parent; parent = byId.get(parent.parentSpanId)) {
+    if (parent.spanId === ancestor.spanId) return true;
+  }
+  return false;
+}
+
+/** The traceparent header of each request the emulator (in this process) receives. */
+function recordUpstreamTraceparents(): { values: string[]; stop(): void } {
+  const values: string[] = [];
+  const onStart = (message: unknown) => {
+    const { request: incoming } = message as { request: IncomingMessage };
+    if (incoming.url?.startsWith('/titles/')) values.push(String(incoming.headers.traceparent ?? ''));
+  };
+  subscribe('http.server.request.start', onStart);
+  return { values, stop: () => unsubscribe('http.server.request.start', onStart) };
+}
+
+describe('with OTEL_EXPORTER_OTLP_ENDPOINT set', () => {
+  it('one mutation through a faulty upstream is one trace: the caller’s trace id, an operation span, and a child span per attempt', async () => {
+    const report = join(reports, 'traced.json');
+    const gateway = await startGatewayProcess(tracedEnv({ NODE_OPTIONS: `--import=${CHECKER}`, LOADED_MODULES_REPORT: report }));
+    const upstream = recordUpstreamTraceparents();
+    const sent = traceparent();
+    // Two retryable answers first (Retry-After 0), so the mutation takes three attempts.
+    emulator.injectFaults([503, 500], '0');
+    const answer = await post(gateway.url, { query: REQUEST_CLUSTER, variables: { sessionId: sessionPath(`otel-${sent.traceId}`) } }, { traceparent: sent.header });
+    upstream.stop();
+    expect(answer.body.errors).toBeUndefined();
+
+    const spans = await receiver.waitFor(
+      (all) => all.filter((s) => s.traceId === sent.traceId && s.attributes['gsms.attempt'] !== undefined).length >= 3 && all.some((s) => s.traceId === sent.traceId && s.name === 'mutation.RequestCluster'),
+    );
+    const trace = spans.filter((s) => s.traceId === sent.traceId);
+
+    // The request's server span continues the caller's trace, under the caller's span.
+    const server = trace.find((s) => s.parentSpanId === sent.parentId);
+    expect(server, 'a span whose parent is the caller’s').toBeDefined();
+    expect(server!.resource['service.name']).toBe('gsms-graphql-under-test');
+
+    const operation = trace.find((s) => s.name === 'mutation.RequestCluster')!;
+    expect(operation.attributes['graphql.execute.operationName']).toBe('RequestCluster');
+    expect(operation.attributes['graphql.execute.operationType']).toBe('mutation');
+    expect(descendsFrom(operation, server!, trace)).toBe(true);
+
+    const attempts = trace.filter((s) => s.attributes['gsms.attempt'] !== undefined).sort((a, b) => Number(a.attributes['gsms.attempt']) - Number(b.attributes['gsms.attempt']));
+    expect(attempts.map((s) => s.attributes['gsms.attempt'])).toEqual([1, 2, 3]);
+    expect(attempts.map((s) => s.attributes['http.response.status_code'])).toEqual([503, 500, 200]);
+    for (const attempt of attempts) {
+      expect(attempt.parentSpanId, `attempt ${attempt.attributes['gsms.attempt']} is a child of the operation`).toBe(operation.spanId);
+      expect(attempt.attributes['gsms.correlation_id']).toMatch(/^[0-9a-f-]{36}$/);
+    }
+
+    // Each attempt carried its own span as the traceparent GSMS received.
+    expect(upstream.values).toEqual(attempts.map((s) => `00-${sent.traceId}-${s.spanId}-01`));
+
+    // The token is sent upstream and never exported: not in any attribute, event or resource.
+    expect(receiver.raw.join('\n')).not.toContain(TOKEN);
+    // Traces only: no metrics or logs pushed at the endpoint.
+    expect(receiver.otherPaths).toEqual([]);
+
+    await gateway.stop();
+    // The checker works: the traced gateway did load OpenTelemetry (the other test relies on it seeing none).
+    expect(JSON.parse(await readFile(report, 'utf8'))).toEqual(expect.arrayContaining([expect.stringContaining('@opentelemetry/sdk-node')]));
+  });
+
+  it('a failed operation’s span carries its errors’ codes', async () => {
+    const gateway = await startGatewayProcess(tracedEnv());
+    const sent = traceparent();
+    const answer = await post(gateway.url, { query: 'mutation { requestCluster(titleId: "1234567890", sessionId: "not a session") }' }, { traceparent: sent.header });
+    const codes = (answer.body.errors as { extensions: { code: string } }[]).map((e) => e.extensions.code);
+    expect(codes.length).toBeGreaterThan(0);
+    const spans = await receiver.waitFor((all) => all.some((s) => s.traceId === sent.traceId && s.attributes['graphql.error.codes'] !== undefined));
+    const operation = spans.find((s) => s.traceId === sent.traceId && s.attributes['graphql.error.codes'] !== undefined)!;
+    expect(operation.attributes['graphql.error.codes']).toEqual([...new Set(codes)]);
+    expect(operation.status.code).toBe(2);
+  });
+
+  it('SIGTERM flushes the spans still batched', async () => {
+    // A batch delay far past the test: only the shutdown flush can deliver the span.
+    const gateway = await startGatewayProcess(tracedEnv({ OTEL_BSP_SCHEDULE_DELAY: '600000' }));
+    const sent = traceparent();
+    await post(gateway.url, { query: '{ __typename }' }, { traceparent: sent.header });
+    expect(receiver.spans.some((s) => s.traceId === sent.traceId)).toBe(false);
+    await gateway.stop();
+    expect(receiver.spans.filter((s) => s.traceId === sent.traceId).map((s) => s.name)).toContain('query.anonymous');
+  });
+});
+
+describe('with no OTLP endpoint', () => {
+  it('loads no OpenTelemetry module at all', async () => {
+    const report = join(reports, 'untraced.json');
+    const gateway = await startGatewayProcess({ GSMS_BASE_URL: emulator.url, NODE_OPTIONS: `--import=${CHECKER}`, LOADED_MODULES_REPORT: report });
+    const answer = await post(gateway.url, { query: REQUEST_CLUSTER, variables: { sessionId: sessionPath('otel-unset') } }, {});
+    expect(answer.body.errors).toBeUndefined();
+    await gateway.stop();
+    const loaded = JSON.parse(await readFile(report, 'utf8')) as string[];
+    // prom-client (the /metrics registry) requires the OpenTelemetry API for exemplars whatever we do: a facade
+    // that does nothing until an SDK registers. Anything else would be tracing loaded when it was not asked for.
+    expect(loaded.filter((entry) => !/^@opentelemetry\/api <- .*[\\/]node_modules[\\/]prom-client[\\/]/.test(entry))).toEqual([]);
+  });
+});
