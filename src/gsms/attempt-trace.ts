@@ -50,11 +50,29 @@ export function headerValue(value: string | string[] | undefined): string | null
   return first === undefined || first === '' ? null : first;
 }
 
+let dispatching = 0;
+
+/**
+ * The number of the attempt being handed to the dispatcher right now, 0 outside one. undici creates the
+ * attempt's request synchronously inside that call, so the tracing that hears of the request reads it
+ * (src/server/tracing/upstream-spans.ts).
+ */
+export function attemptInDispatch(): number {
+  return dispatching;
+}
+
 /** An interceptor that reports each attempt of a traced request once, when its answer starts or it fails. */
 export function traceAttempts(report: (trace: CallTrace, info: AttemptInfo) => void): Dispatcher.DispatcherComposeInterceptor {
   return (dispatch) => (opts, handler) => {
     const trace = traceOf(opts);
-    return dispatch(opts, trace ? new AttemptHandler(trace, handler, report) : handler);
+    if (!trace) return dispatch(opts, handler);
+    const attemptHandler = new AttemptHandler(trace, handler, report);
+    dispatching = trace.attempts;
+    try {
+      return dispatch(opts, attemptHandler);
+    } finally {
+      dispatching = 0;
+    }
   };
 }
 
