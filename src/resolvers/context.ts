@@ -9,6 +9,7 @@ import type { QueueTracker } from '../clusters/queue-tracker.js';
 import type { Logger } from '../clusters/logger.js';
 import type { GsmsClient } from '../gsms/client.js';
 import type { XblCredential } from '../gsms/xbl-authorization.js';
+import type { WebhookService } from '../webhooks/webhook-service.js';
 
 export interface GatewayServices {
   gsms: Pick<GsmsClient, 'requestCluster'>;
@@ -16,6 +17,8 @@ export interface GatewayServices {
   pubsub: ClusterPubSub;
   poller: ClusterPoller;
   logger: Logger;
+  /** Webhook endpoints and deliveries (operators only). */
+  webhooks?: WebhookService;
   /** Where queued sessions stand (queuePosition, estimatedWaitMs); absent: those fields are null. */
   queue?: QueueTracker;
 }

@@ -5,5 +5,6 @@ import './request-cluster.js';
 import './clusters-query.js';
 import './cluster-status.js';
 import './cluster-events.js';
+import './webhooks.js';
 
 export const schema = builder.toSchema();

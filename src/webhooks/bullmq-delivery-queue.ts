@@ -1,0 +1,94 @@
+/**
+ * Deliveries in Redis through BullMQ (Redis mode): a delivery is a job whose id is the delivery's id, so a
+ * redelivered outbox entry cannot add it twice; retries wait as BullMQ delayed jobs on WEBHOOK_RETRY_SCHEDULE
+ * (a custom backoff), and any instance's worker runs whichever is due. A worker killed mid-attempt loses its
+ * job lock, and BullMQ's stalled-job check hands the job to another worker, which sends it again with the
+ * same `webhook-id`. The queue's keys carry the `{wh}` hash tag, so they share one slot on a Redis Cluster.
+ *
+ * Ordering: jobs start in the order they were added, but with several workers (and retries) a later event can
+ * reach a receiver before an earlier one; receivers order by the payload's `timestamp` (README, Webhooks).
+ */
+import { Queue, Worker, type ConnectionOptions } from 'bullmq';
+import { attemptDelivery, type DeliveryAttemptDeps, type DeliveryJob } from './delivery-attempt.js';
+import type { DeliveryQueue } from './delivery-queue.js';
+import { WEBHOOK_HASH_TAG } from './redis-webhook-store.js';
+
+const QUEUE_NAME = 'webhook-deliveries';
+const BACKOFF_TYPE = 'webhook-schedule';
+/** Deliveries in flight at once per instance: each is one HTTP call waiting on a receiver. */
+const CONCURRENCY = 16;
+/**
+ * A job's lock, renewed every half of it while its worker lives: after a kill -9 another worker takes the job
+ * within about lockDuration + stalledInterval (15 s), not BullMQ's default minute.
+ */
+const LOCK_MS = 10_000;
+const STALLED_CHECK_MS = 5_000;
+/** Finished jobs are kept a day, long after any outbox redelivery could try to add them again. */
+const KEEP_FINISHED = { age: 86_400, count: 100_000 };
+
+export interface BullmqDeliveryQueueOptions extends DeliveryAttemptDeps {
+  /** A connection for BullMQ alone (maxRetriesPerRequest: null), or options BullMQ connects with. */
+  connection: ConnectionOptions;
+  keyPrefix: string;
+  /** Shown in BullMQ as the worker's name (which instance ran a job). */
+  workerName: string;
+}
+
+export class BullmqDeliveryQueue implements DeliveryQueue {
+  readonly #queue: Queue<DeliveryJob>;
+  readonly #worker: Worker<DeliveryJob>;
+
+  constructor(private readonly options: BullmqDeliveryQueueOptions) {
+    const prefix = `${options.keyPrefix}${WEBHOOK_HASH_TAG}`;
+    const schedule = options.retrySchedule;
+    this.#queue = new Queue<DeliveryJob>(QUEUE_NAME, {
+      connection: options.connection,
+      prefix,
+      defaultJobOptions: {
+        attempts: schedule.length + 1,
+        backoff: { type: BACKOFF_TYPE },
+        removeOnComplete: KEEP_FINISHED,
+        removeOnFail: KEEP_FINISHED,
+      },
+    });
+    this.#worker = new Worker<DeliveryJob>(
+      QUEUE_NAME,
+      async (job) => {
+        // attemptsMade counts attempts that ended in a retry; a stalled job's re-run keeps its number.
+        const outcome = await attemptDelivery(options, job.data, job.attemptsMade + 1);
+        if (outcome === 'retry') throw new Error('webhook attempt failed; retry scheduled');
+      },
+      {
+        connection: options.connection,
+        prefix,
+        name: options.workerName,
+        concurrency: CONCURRENCY,
+        lockDuration: LOCK_MS,
+        stalledInterval: STALLED_CHECK_MS,
+        // A job whose worker keeps dying is retried, not dropped, for as long as the schedule would have run.
+        maxStalledCount: 50,
+        settings: { backoffStrategy: (attemptsMade) => schedule[attemptsMade - 1] ?? schedule.at(-1) ?? 0 },
+      },
+    );
+    // Connection trouble is reported here; the connection keeps reconnecting on its own.
+    const onError = (error: Error) => options.logger.warn({ component: 'webhooks', err: { message: error.message } }, 'webhook queue error');
+    this.#queue.on('error', onError);
+    this.#worker.on('error', onError);
+  }
+
+  async enqueue(job: DeliveryJob): Promise<void> {
+    await this.#queue.add('deliver', job, { jobId: job.deliveryId });
+  }
+
+  async pendingCount(): Promise<number> {
+    return this.#queue.getJobCountByTypes('waiting', 'delayed', 'active', 'prioritized');
+  }
+
+  async close(): Promise<void> {
+    await this.#worker.close();
+    await this.#queue.close();
+    // BullMQ closes the connections it made, not one it was given.
+    const given = this.options.connection as { quit?: () => Promise<unknown> };
+    if (typeof given.quit === 'function') await given.quit().catch(() => {});
+  }
+}
