@@ -8,6 +8,8 @@ import { parseXblAuthorization } from '../gsms/xbl-authorization.js';
 import { parseCredentialKey } from '../clusters/credential-cipher.js';
 import { securityConfig, securityEnv, type SecurityConfig } from './security/security-config.js';
 import { operatingConfig, operatingEnv, type OperatingConfig } from './metrics/operating-config.js';
+import { webhookConfig, webhookEnv } from '../webhooks/webhook-config.js';
+import type { WebhookConfig } from '../webhooks/webhook-service.js';
 
 const int = (fallback: number, min = 0, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max).default(fallback);
 
@@ -29,6 +31,7 @@ const schema = z.object({
   GSMS_RECORD_RETENTION_MS: int(3_600_000, 1_000),
   ...securityEnv,
   ...operatingEnv,
+  ...webhookEnv,
   GSMS_POLL_MAX_BACKOFF_MS: int(30_000, 100),
   REDIS_URL: z.string().url().refine((url) => /^rediss?:\/\//.test(url), 'must be a redis:// or rediss:// URL').optional(),
   REDIS_KEY_PREFIX: z.string().min(1).max(100).default('gsms:'),
@@ -62,6 +65,8 @@ export interface GatewayConfig {
   operating: OperatingConfig;
   /** Scale-out (REDIS_URL set): shared registry, pub/sub and poll leases in Redis; unset means in memory. */
   redis: RedisConfig | undefined;
+  /** Webhook delivery: timeout, retry schedule, private networks (see webhooks/webhook-config.ts). */
+  webhooks: WebhookConfig;
 }
 
 export interface RedisConfig {
@@ -117,6 +122,7 @@ export function loadConfig(env: Record<string, string | undefined>): GatewayConf
     embeddedEmulator,
     security: securityConfig(e),
     operating: operatingConfig(e),
+    webhooks: webhookConfig(e),
     redis:
       e.REDIS_URL && credentialKey
         ? {
