@@ -10,21 +10,22 @@ import type { GatewayContext } from './context.js';
 /** What a ClusterStatus resolves from: a record, with its standing when an event brought one. */
 export type ClusterStatusValue = ClusterRecord & { standing?: QueueStanding | null };
 
-/** A looked-up standing serves both fields of one record (and its siblings in one response) this long. */
-const LOOKUP_REUSE_MS = 250;
-const lookups = new WeakMap<ClusterRecord, { at: number; standing: Promise<QueueStanding | null> }>();
+/**
+ * Lookups per operation (its context) and record: both fields of a record, and the `clusters` sort, share one.
+ * Never across operations: the same record object can stand elsewhere a moment later (others were served).
+ */
+const lookups = new WeakMap<GatewayContext, WeakMap<ClusterRecord, Promise<QueueStanding | null>>>();
 
 export function standingOf(context: GatewayContext, value: ClusterStatusValue): Promise<QueueStanding | null> | null {
   if (value.state !== 'QUEUED') return null;
   if (value.standing !== undefined) return Promise.resolve(value.standing);
   const tracker = context.services.queue;
   if (!tracker) return null;
-  const now = Date.now();
-  const cached = lookups.get(value);
-  if (cached && now - cached.at < LOOKUP_REUSE_MS) return cached.standing;
+  let mine = lookups.get(context);
+  if (!mine) lookups.set(context, (mine = new WeakMap()));
+  let standing = mine.get(value);
   // A lookup that fails leaves the fields null: where a session stands is an extra, never worth an error.
-  const standing = tracker.standing(value).catch(() => null);
-  lookups.set(value, { at: now, standing });
+  if (!standing) mine.set(value, (standing = tracker.standing(value).catch(() => null)));
   return standing;
 }
 

@@ -1,0 +1,256 @@
+/**
+ * Queue position and estimated wait against what really happens, on the emulator. One title, capacity 4,
+ * clusters living 3 s; 40 sessions requested at once, then 2 a second for 30 s. Each queued session is
+ * followed with `clusterStatus { state queuePosition estimatedWaitMs hostName }` from right after its request.
+ *
+ * Figures:
+ * - relative error, per session that waited: |estimate − actual| / actual, where the estimate is the first
+ *   non-null `estimatedWaitMs` the session was shown (at its request for every session queued once the title
+ *   had shown 4 fulfilments; for the first burst, at the first poll after that) and actual is the time from
+ *   that event to its FULFILLED event; median and p90;
+ * - orderViolations, which must be 0: snapshots of `clusters(state: QUEUED, orderBy: QUEUE_POSITION)` taken
+ *   every 250 ms must show positions 1, 2, … in the emulator's FIFO order (each session's first Queued answer
+ *   in the emulator's log), the emulator must serve them in that order (the allocation number in the host
+ *   name), and no subscriber may see its position go up. Each distinct offending pair or event counts once.
+ *
+ * `npx tsx bench/queue-estimate.ts [--quick] [--redis]` runs this part alone and prints its figures as JSON
+ * (`--redis`: the gateway keeps its state in Redis at REDIS_URL or 127.0.0.1:6379, under a private prefix).
+ */
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { createClient, type Client } from 'graphql-ws';
+import { request } from 'undici';
+import WebSocket from 'ws';
+import { startEmulator, type RunningEmulator } from '../src/gsms/emulator/server.js';
+import { buildApp } from '../src/server/app.js';
+import { loadConfig } from '../src/server/config.js';
+import { createLogger } from '../src/server/logger.js';
+import { median, percentile, round } from './stats.js';
+
+export interface QueueEstimatePlan {
+  /** Sessions requested at once at the start. */
+  burst: number;
+  /** New sessions a second after the burst, evenly spread. */
+  perSecond: number;
+  durationS: number;
+  capacity: number;
+  clusterLifetimeMs: number;
+  /** The poll interval the emulator advises (how soon the gateway sees a fulfilment). */
+  pollIntervalMs: number;
+  /** REDIS_URL for the gateway's shared state; absent: in memory. */
+  redisUrl?: string;
+}
+
+export const QUEUE_ESTIMATE_PLAN: QueueEstimatePlan = { burst: 40, perSecond: 2, durationS: 30, capacity: 4, clusterLifetimeMs: 3_000, pollIntervalMs: 250 };
+/** The tests' tiny version: the same shape, a few seconds long. */
+export const QUEUE_ESTIMATE_TINY_PLAN: QueueEstimatePlan = { burst: 8, perSecond: 4, durationS: 2, capacity: 2, clusterLifetimeMs: 500, pollIntervalMs: 50 };
+
+export interface QueueEstimateFigures {
+  /** Sessions that waited and were given an estimate (the sample of the two errors). */
+  sessions: number;
+  medianRelativeError: number;
+  p90RelativeError: number;
+  orderViolations: number;
+  /** Sessions requested, and those that were queued. */
+  requested: number;
+  queued: number;
+  /** Of `sessions`, those whose estimate came with their request (not at a later poll). */
+  estimatedAtRequest: number;
+  /** The same errors over those alone. */
+  atRequest: { medianRelativeError: number; p90RelativeError: number };
+  /** Where the violations came from. */
+  violations: { positionsNotConsecutive: number; notInFifoOrder: number; servedOutOfOrder: number; positionWentUp: number };
+  snapshots: number;
+  pollIntervalMs: number;
+  mode: 'memory' | 'redis';
+  durationMs: number;
+}
+
+const TITLE = '1234567890';
+const AUTH = 'XBL3.0 x=queue-bench;token';
+const FOLLOW = `subscription Follow($sessionId: String!) { clusterStatus(sessionId: $sessionId) { state queuePosition estimatedWaitMs hostName } }`;
+const REQUEST = `mutation Request($titleId: ID!, $sessionId: String!) { requestCluster(titleId: $titleId, sessionId: $sessionId) }`;
+const SNAPSHOT = `query Line($titleId: ID) { clusters(titleId: $titleId, state: QUEUED, orderBy: QUEUE_POSITION) { sessionId queuePosition } }`;
+
+interface Shown {
+  at: number;
+  state: string;
+  queuePosition: number | null;
+  estimatedWaitMs: number | null;
+  hostName: string | null;
+}
+
+interface Followed {
+  sessionId: string;
+  requestedState: string;
+  events: Shown[];
+}
+
+async function post<T>(url: string, query: string, variables: Record<string, unknown>): Promise<T> {
+  const response = await request(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: AUTH },
+    body: JSON.stringify({ query, variables }),
+  });
+  const body = (await response.body.json()) as { data?: T; errors?: unknown[] };
+  if (body.errors || !body.data) throw new Error(`GraphQL error: ${JSON.stringify(body.errors)}`);
+  return body.data;
+}
+
+function follow(client: Client, sessionId: string, into: Shown[]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    client.subscribe<{ clusterStatus: Omit<Shown, 'at'> }>(
+      { query: FOLLOW, variables: { sessionId } },
+      {
+        next: (result) => {
+          if (result.errors) return reject(new Error(JSON.stringify(result.errors)));
+          into.push({ at: performance.now(), ...result.data!.clusterStatus });
+        },
+        error: reject,
+        complete: resolve,
+      },
+    );
+  });
+}
+
+/** The emulator's allocation number, from the host name it gives (`gs-<title>-<n>.emulator.local`). */
+function allocationOf(hostName: string | null): number {
+  const match = /-(\d+)\.emulator\.local$/.exec(hostName ?? '');
+  return match ? Number(match[1]) : Number.NaN;
+}
+
+export async function measureQueueEstimate(plan: QueueEstimatePlan, progress: (line: string) => void = () => {}): Promise<QueueEstimateFigures> {
+  const started = performance.now();
+  const emulator: RunningEmulator = await startEmulator({ capacity: plan.capacity, clusterLifetimeMs: plan.clusterLifetimeMs, pollIntervalMs: plan.pollIntervalMs });
+  const prefix = `bench:queue:${randomUUID().slice(0, 8)}:`;
+  const env: Record<string, string> = { LOG_LEVEL: 'silent', ...(plan.redisUrl ? { REDIS_URL: plan.redisUrl, REDIS_KEY_PREFIX: prefix } : {}) };
+  const config = loadConfig(env);
+  const app = buildApp(config, emulator.url, createLogger(config.logLevel));
+  const base = await app.start(0, '127.0.0.1');
+  const url = `${base}/graphql`;
+  const client = createClient({ url: url.replace('http', 'ws'), webSocketImpl: WebSocket, retryAttempts: 0, connectionParams: { authorization: AUTH }, lazy: false });
+  const followed: Followed[] = [];
+  const follows: Promise<void>[] = [];
+  const snapshots: { sessionId: string; queuePosition: number | null }[][] = [];
+  let sampling = true;
+  const sampler = (async () => {
+    while (sampling) {
+      snapshots.push((await post<{ clusters: { sessionId: string; queuePosition: number | null }[] }>(url, SNAPSHOT, { titleId: TITLE })).clusters);
+      await sleep(250);
+    }
+  })();
+
+  const requestOne = async (name: string) => {
+    const sessionId = `/serviceconfigs/00000000-0000-0000-0000-000000000000/sessiontemplates/quick/sessions/${name}`;
+    const { requestCluster } = await post<{ requestCluster: string }>(url, REQUEST, { titleId: TITLE, sessionId });
+    const entry: Followed = { sessionId, requestedState: requestCluster, events: [] };
+    followed.push(entry);
+    if (requestCluster === 'QUEUED') follows.push(follow(client, sessionId, entry.events));
+  };
+
+  try {
+    const run = randomUUID().slice(0, 6);
+    await Promise.all(Array.from({ length: plan.burst }, (_, i) => requestOne(`q${run}-b${i}`)));
+    progress(`queue estimate: ${plan.burst} requested at once`);
+    const gapMs = 1_000 / plan.perSecond;
+    const stream = plan.perSecond * plan.durationS;
+    const t0 = performance.now();
+    const later: Promise<void>[] = [];
+    for (let i = 0; i < stream; i += 1) {
+      await sleep(Math.max(0, t0 + (i + 1) * gapMs - performance.now()));
+      later.push(requestOne(`q${run}-s${i}`));
+    }
+    await Promise.all(later);
+    progress(`queue estimate: ${stream} more requested over ${plan.durationS} s; waiting for the line to drain`);
+    // Every follow ends with FULFILLED; bounded by the time the whole line needs, with room to spare.
+    const drainMs = ((plan.burst + stream) / plan.capacity) * plan.clusterLifetimeMs * 2 + 30_000;
+    const drained = await Promise.race([Promise.all(follows).then(() => true), sleep(drainMs).then(() => false)]);
+    if (!drained) throw new Error(`queue estimate: the line did not drain within ${drainMs} ms`);
+  } finally {
+    sampling = false;
+    await sampler.catch(() => {});
+    await client.dispose();
+    await app.stop();
+    await emulator.close();
+  }
+
+  // The emulator's FIFO: the order of each session's first Queued answer.
+  const fifo = new Map<string, number>();
+  for (const record of emulator.requests) {
+    if (record.state === 'QUEUED' && record.sessionKey && !fifo.has(record.sessionKey.toLowerCase())) fifo.set(record.sessionKey.toLowerCase(), fifo.size);
+  }
+  const fifoOf = (sessionId: string) => fifo.get(sessionId.toLowerCase()) ?? Number.NaN;
+  const queued = followed.filter((f) => f.requestedState === 'QUEUED');
+  const allocation = new Map(queued.map((f) => [f.sessionId, allocationOf(f.events.at(-1)?.hostName ?? null)]));
+
+  const violations = { positionsNotConsecutive: 0, notInFifoOrder: 0, servedOutOfOrder: 0, positionWentUp: 0 };
+  const badPairs = new Set<string>();
+  for (const snapshot of snapshots) {
+    const placed = snapshot.filter((s) => s.queuePosition !== null);
+    if (placed.some((s, i) => s.queuePosition !== i + 1)) violations.positionsNotConsecutive += 1;
+    for (let i = 1; i < placed.length; i += 1) {
+      const [ahead, behind] = [placed[i - 1]!.sessionId, placed[i]!.sessionId];
+      const pair = `${ahead} ${behind}`;
+      if (badPairs.has(pair)) continue;
+      if (!(fifoOf(ahead) < fifoOf(behind))) (badPairs.add(pair), (violations.notInFifoOrder += 1));
+      else if (!((allocation.get(ahead) ?? Number.NaN) < (allocation.get(behind) ?? Number.NaN))) (badPairs.add(pair), (violations.servedOutOfOrder += 1));
+    }
+  }
+  const byFifo = [...queued].sort((a, b) => fifoOf(a.sessionId) - fifoOf(b.sessionId));
+  for (let i = 1; i < byFifo.length; i += 1) {
+    if (!(allocation.get(byFifo[i - 1]!.sessionId)! < allocation.get(byFifo[i]!.sessionId)!)) violations.servedOutOfOrder += 1;
+  }
+  for (const f of queued) {
+    const positions = f.events.map((e) => e.queuePosition).filter((p): p is number => p !== null);
+    for (let i = 1; i < positions.length; i += 1) if (positions[i]! > positions[i - 1]!) violations.positionWentUp += 1;
+  }
+
+  const errors: number[] = [];
+  const errorsAtRequest: number[] = [];
+  for (const f of queued) {
+    const index = f.events.findIndex((e) => e.state === 'QUEUED' && e.estimatedWaitMs !== null);
+    const fulfilled = f.events.find((e) => e.state === 'FULFILLED');
+    if (index < 0 || !fulfilled) continue;
+    const shown = f.events[index]!;
+    const actual = fulfilled.at - shown.at;
+    if (actual <= 0) continue;
+    const error = Math.abs(shown.estimatedWaitMs! - actual) / actual;
+    errors.push(error);
+    if (index === 0) errorsAtRequest.push(error);
+  }
+  const orderViolations = violations.positionsNotConsecutive + violations.notInFifoOrder + violations.servedOutOfOrder + violations.positionWentUp;
+  return {
+    sessions: errors.length,
+    medianRelativeError: round(median(errors), 3),
+    p90RelativeError: round(percentile(errors, 90), 3),
+    orderViolations,
+    requested: followed.length,
+    queued: queued.length,
+    estimatedAtRequest: errorsAtRequest.length,
+    atRequest: { medianRelativeError: round(median(errorsAtRequest), 3), p90RelativeError: round(percentile(errorsAtRequest, 90), 3) },
+    violations,
+    snapshots: snapshots.length,
+    pollIntervalMs: plan.pollIntervalMs,
+    mode: plan.redisUrl ? 'redis' : 'memory',
+    durationMs: Math.round(performance.now() - started),
+  };
+}
+
+/** Whether the figures meet the issue's targets. */
+export function queueEstimateTargets(figures: Pick<QueueEstimateFigures, 'medianRelativeError' | 'p90RelativeError' | 'orderViolations'>) {
+  return {
+    queueEstimateMedian: figures.medianRelativeError <= 0.2,
+    queueEstimateP90: figures.p90RelativeError <= 0.5,
+    queueOrder: figures.orderViolations === 0,
+  };
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const quick = process.argv.includes('--quick');
+  const redisUrl = process.argv.includes('--redis') ? (process.env.REDIS_URL ?? 'redis://127.0.0.1:6379') : undefined;
+  const plan = { ...(quick ? { ...QUEUE_ESTIMATE_PLAN, durationS: 10, burst: 20 } : QUEUE_ESTIMATE_PLAN), redisUrl };
+  const figures = await measureQueueEstimate(plan, (line) => console.error(line));
+  console.log(JSON.stringify(figures, null, 2));
+  process.exit(0);
+}
