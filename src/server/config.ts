@@ -11,6 +11,19 @@ import { operatingConfig, operatingEnv, type OperatingConfig } from './metrics/o
 import { webhookConfig, webhookEnv } from '../webhooks/webhook-config.js';
 import type { WebhookConfig } from '../webhooks/webhook-service.js';
 
+/** `host:port,host:port,…` into seed nodes; null when any entry is not a host and a port. */
+function parseClusterNodes(value: string): RedisClusterNode[] | null {
+  const nodes: RedisClusterNode[] = [];
+  for (const entry of value.split(',').map((part) => part.trim())) {
+    // The last colon splits, so a bracketed IPv6 address keeps its own colons.
+    const match = /^(\[[0-9a-fA-F:.]+\]|[^\s:[\]]+):(\d{1,5})$/.exec(entry);
+    const port = match ? Number(match[2]) : 0;
+    if (!match || port < 1 || port > 65_535) return null;
+    nodes.push({ host: match[1]!.replace(/^\[(.*)\]$/, '$1'), port });
+  }
+  return nodes.length > 0 ? nodes : null;
+}
+
 const int = (fallback: number, min = 0, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max).default(fallback);
 
 const schema = z.object({
@@ -34,9 +47,17 @@ const schema = z.object({
   ...webhookEnv,
   GSMS_POLL_MAX_BACKOFF_MS: int(30_000, 100),
   REDIS_URL: z.string().url().refine((url) => /^rediss?:\/\//.test(url), 'must be a redis:// or rediss:// URL').optional(),
+  REDIS_CLUSTER_NODES: z
+    .string()
+    .transform((value, context) => {
+      const nodes = parseClusterNodes(value);
+      if (!nodes) context.addIssue({ code: 'custom', message: 'must be host:port[,host:port…] (seed nodes of the Redis Cluster)' });
+      return nodes ?? [];
+    })
+    .optional(),
   REDIS_KEY_PREFIX: z.string().min(1).max(100).default('gsms:'),
   REDIS_COMMAND_TIMEOUT_MS: int(2_000, 50, 60_000),
-  GSMS_POLL_LEASE_MS: int(5_000, 500, 300_000),
+  GSMS_POLL_LEASE_MS: int(3_000, 500, 300_000),
   // The value is a secret: the message must not repeat it.
   GSMS_CREDENTIAL_KEY: z
     .string()
@@ -63,14 +84,22 @@ export interface GatewayConfig {
   security: SecurityConfig;
   /** /metrics, /dashboard and the upstream readiness check (see metrics/operating-config.ts). */
   operating: OperatingConfig;
-  /** Scale-out (REDIS_URL set): shared registry, pub/sub and poll leases in Redis; unset means in memory. */
+  /** Scale-out (REDIS_URL or REDIS_CLUSTER_NODES set): shared registry, pub/sub and poll leases in Redis; unset means in memory. */
   redis: RedisConfig | undefined;
   /** Webhook delivery: timeout, retry schedule, private networks (see webhooks/webhook-config.ts). */
   webhooks: WebhookConfig;
 }
 
+export interface RedisClusterNode {
+  host: string;
+  port: number;
+}
+
+/** One primary (REDIS_URL) or a Redis Cluster found from seed nodes (REDIS_CLUSTER_NODES). */
+export type RedisTopology = { kind: 'single'; url: string } | { kind: 'cluster'; nodes: RedisClusterNode[] };
+
 export interface RedisConfig {
-  url: string;
+  topology: RedisTopology;
   /** Prefix of every key and channel, so deployments can share one Redis. */
   keyPrefix: string;
   commandTimeoutMs: number;
@@ -92,10 +121,21 @@ export function loadConfig(env: Record<string, string | undefined>): GatewayConf
   }
   const e = parsed.data;
   const credentialKey = e.GSMS_CREDENTIAL_KEY === undefined ? null : parseCredentialKey(e.GSMS_CREDENTIAL_KEY);
-  if (e.REDIS_URL && !credentialKey) {
-    // Refuse rather than generate one: each instance would make its own, and none could read another's.
+  if (e.REDIS_URL && e.REDIS_CLUSTER_NODES) {
     throw new ConfigError(
-      'Invalid configuration:\n  GSMS_CREDENTIAL_KEY: required when REDIS_URL is set (32 bytes as 64 hex digits or base64, the same on every instance; e.g. `openssl rand -hex 32`)',
+      'Invalid configuration:\n  REDIS_URL, REDIS_CLUSTER_NODES: set one, not both (REDIS_URL for one primary, REDIS_CLUSTER_NODES for a Redis Cluster)',
+    );
+  }
+  const topology: RedisTopology | undefined = e.REDIS_URL
+    ? { kind: 'single', url: e.REDIS_URL }
+    : e.REDIS_CLUSTER_NODES
+      ? { kind: 'cluster', nodes: e.REDIS_CLUSTER_NODES }
+      : undefined;
+  if (topology && !credentialKey) {
+    // Refuse rather than generate one: each instance would make its own, and none could read another's.
+    const variable = topology.kind === 'single' ? 'REDIS_URL' : 'REDIS_CLUSTER_NODES';
+    throw new ConfigError(
+      `Invalid configuration:\n  GSMS_CREDENTIAL_KEY: required when ${variable} is set (32 bytes as 64 hex digits or base64, the same on every instance; e.g. \`openssl rand -hex 32\`)`,
     );
   }
   let embeddedEmulator: EmulatorEnvConfig;
@@ -124,9 +164,9 @@ export function loadConfig(env: Record<string, string | undefined>): GatewayConf
     operating: operatingConfig(e),
     webhooks: webhookConfig(e),
     redis:
-      e.REDIS_URL && credentialKey
+      topology && credentialKey
         ? {
-            url: e.REDIS_URL,
+            topology,
             keyPrefix: e.REDIS_KEY_PREFIX,
             commandTimeoutMs: e.REDIS_COMMAND_TIMEOUT_MS,
             pollLeaseMs: e.GSMS_POLL_LEASE_MS,

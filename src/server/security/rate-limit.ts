@@ -13,7 +13,7 @@
  */
 import { GraphQLError } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import { RegistryUnavailableError } from '../../clusters/registry-unavailable.js';
 import type { GatewayContext } from '../../resolvers/context.js';
@@ -22,9 +22,13 @@ import type { RateLimit } from './security-config.js';
 
 export const RATE_LIMITED = 'RATE_LIMITED';
 
-/** Where counts are kept when scaled out: the gateway's Redis command connection and key prefix. */
+/**
+ * Where counts are kept when scaled out: the gateway's Redis command client and key prefix. On a Redis
+ * Cluster each identity's count is one key, and the limiter's script touches only that key, so it runs on
+ * the master serving its slot (no CROSSSLOT); with that master away, its identities get REGISTRY_UNAVAILABLE.
+ */
 export interface SharedRateLimitStore {
-  redis: Redis;
+  redis: Redis | Cluster;
   keyPrefix: string;
 }
 
