@@ -15,6 +15,7 @@ import { useErrorCodes } from './errors/error-codes.js';
 import { useLeanSubscribe } from './ws/lean-subscribe.js';
 import { serveGraphQLOverWebSocket } from './ws/graphql-ws.js';
 import { graphiqlOptions, renderGraphiQL } from './web/graphiql.js';
+import { useGraphiQLAssets } from './web/graphiql-assets.js';
 import { useReadinessEndpoint } from './metrics/readiness.js';
 import { useDashboard } from './web/dashboard.js';
 import { useGatewayMetrics } from './metrics/metrics-plugin.js';
@@ -36,18 +37,19 @@ export interface GatewayApp {
 
 /** `tracing`: given when tracing is on (main.ts loads it first); its plugins add the operation spans. */
 export function buildApp(config: GatewayConfig, gsmsBaseUrl: string, logger: Logger, tracing?: GatewayTracing): GatewayApp {
-  const services = createServices(config, gsmsBaseUrl, logger);
+  const services = createServices(config, gsmsBaseUrl, logger, tracing);
   const security = createGatewaySecurity(config.security, {
     defaultAuthorization: config.defaultAuthorization,
     // Scaled out, rate-limit counters live in Redis so an identity's allowance holds across instances.
     sharedRateLimitStore: services.shared && config.redis ? { redis: services.shared.redis, keyPrefix: config.redis.keyPrefix } : undefined,
   });
 
+  const graphiql = security.graphiql(graphiqlOptions);
   const yoga = createYoga<Record<string, unknown>, GatewayContext>({
     schema,
     graphqlEndpoint: '/graphql',
     context: (initial: YogaInitialContext & CredentialSources) => ({ services, ...security.identify(initial) }),
-    graphiql: security.graphiql(graphiqlOptions),
+    graphiql,
     renderGraphiQL,
     logging: logger.child({ component: 'yoga' }),
     maskedErrors: { maskError: maskRegistryErrors },
@@ -64,6 +66,7 @@ export function buildApp(config: GatewayConfig, gsmsBaseUrl: string, logger: Log
       ...security.plugins,
       useReadinessEndpoint('/ready', services.readinessChecks),
       useGatewayMetrics(services.metrics, { serveEndpoint: config.operating.metrics }),
+      ...(graphiql ? [useGraphiQLAssets(logger.child({ component: 'graphiql' }))] : []),
       ...(config.operating.dashboard ? [useDashboard(logger.child({ component: 'dashboard' }))] : []),
     ],
   });

@@ -16,6 +16,7 @@ import { CredentialCipher } from '../clusters/credential-cipher.js';
 import { queueConnection } from '../webhooks/queue-connection.js';
 import { createWebhookService } from '../webhooks/webhook-service.js';
 import { createWebhookMetrics } from './metrics/webhook-metrics.js';
+import type { GatewayTracing } from './tracing/gateway-tracing.js';
 
 export interface RunningServices extends GatewayServices {
   gsms: GsmsClient;
@@ -32,7 +33,8 @@ export interface RunningServices extends GatewayServices {
   close(): Promise<void>;
 }
 
-export function createServices(config: GatewayConfig, gsmsBaseUrl: string, logger: Logger): RunningServices {
+/** `tracing`: given when tracing is on; each poll then gets its span (src/server/tracing/poll-spans.ts). */
+export function createServices(config: GatewayConfig, gsmsBaseUrl: string, logger: Logger, tracing?: GatewayTracing): RunningServices {
   const metrics = createGatewayMetrics();
   const gsms = createGsmsClient({
     baseUrl: gsmsBaseUrl,
@@ -63,6 +65,7 @@ export function createServices(config: GatewayConfig, gsmsBaseUrl: string, logge
     observer: metrics.pollObserver,
     timing: { maxErrorBackoffMs: config.pollMaxBackoffMs },
     afterPoll: queue.afterPoll,
+    tracePoll: tracing?.tracePoll,
   });
   metrics.observeState({ poller, registry });
   // Memory mode delivers what this registry stores; Redis mode reads the outbox and ignores the bus.

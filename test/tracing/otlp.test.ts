@@ -13,6 +13,7 @@ import { request } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulator, type RunningEmulator } from '../../src/gsms/emulator/server.js';
 import { AUTH, sessionPath } from '../support/gateway.js';
+import { deleteKeys, sharedRedis, uniquePrefix } from '../support/redis.js';
 import { startGatewayProcess, stopAllGatewayProcesses } from '../support/gateway-process.js';
 import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from './otlp-receiver.js';
 
@@ -128,6 +129,63 @@ describe('with OTEL_EXPORTER_OTLP_ENDPOINT set', () => {
     await gateway.stop();
     // The checker works: the traced gateway did load OpenTelemetry (the other test relies on it seeing none).
     expect(JSON.parse(await readFile(report, 'utf8'))).toEqual(expect.arrayContaining([expect.stringContaining('@opentelemetry/sdk-node')]));
+  });
+
+  it('each poll of a queued session is a span named by the session, its upstream attempts as children', async () => {
+    const gateway = await startGatewayProcess(tracedEnv());
+    const sent = traceparent();
+    const sessionId = sessionPath(`otel-poll-${sent.traceId}`);
+    emulator.setCapacity(0);
+    try {
+      const answer = await post(gateway.url, { query: REQUEST_CLUSTER, variables: { sessionId } }, { traceparent: sent.header });
+      expect(answer.body).toEqual({ data: { requestCluster: 'QUEUED' } });
+      const isPoll = (s: ReceivedSpan) => s.name === 'gsms.poll' && s.attributes['gsms.session_id'] === sessionId;
+      const spans = await receiver.waitFor((all) => {
+        const polls = all.filter(isPoll);
+        return polls.length >= 2 && polls.every((poll) => all.some((s) => s.parentSpanId === poll.spanId));
+      });
+      const polls = spans.filter(isPoll);
+      for (const poll of polls) {
+        expect(poll.attributes['gsms.title_id']).toBe('1234567890');
+        // Its own trace, not the request's: a trace per session would grow for as long as it waits.
+        expect(poll.parentSpanId).toBe('');
+        expect(poll.traceId).not.toBe(sent.traceId);
+        const attempts = spans.filter((s) => s.parentSpanId === poll.spanId);
+        expect(attempts.map((s) => [s.attributes['gsms.attempt'], s.attributes['http.response.status_code']])).toEqual([[1, 200]]);
+      }
+      // The first poll links back to the request that queued the session.
+      expect(polls.flatMap((poll) => poll.links).some((link) => link.traceId === sent.traceId)).toBe(true);
+    } finally {
+      emulator.setCapacity(2);
+    }
+  });
+
+  it('in Redis mode, the request’s Redis commands are spans in its trace, named without their values', async () => {
+    const redis = await sharedRedis();
+    const prefix = uniquePrefix('otel');
+    try {
+      const gateway = await startGatewayProcess(tracedEnv({ REDIS_URL: redis.url, REDIS_KEY_PREFIX: prefix, GSMS_CREDENTIAL_KEY: randomBytes(32).toString('base64') }));
+      const sent = traceparent();
+      const answer = await post(gateway.url, { query: REQUEST_CLUSTER, variables: { sessionId: sessionPath(`otel-redis-${sent.traceId}`) } }, { traceparent: sent.header });
+      expect(answer.body.errors).toBeUndefined();
+      const isRedis = (s: ReceivedSpan) => s.traceId === sent.traceId && s.attributes['db.system.name'] === 'redis';
+      const spans = await receiver.waitFor((all) => all.some(isRedis) && all.some((s) => s.traceId === sent.traceId && s.name === 'mutation.RequestCluster'));
+      const server = spans.find((s) => s.traceId === sent.traceId && s.parentSpanId === sent.parentId)!;
+      const operation = spans.find((s) => s.traceId === sent.traceId && s.name === 'mutation.RequestCluster')!;
+      const commands = spans.filter(isRedis);
+      for (const command of commands) {
+        // The rate limiter counts before the operation runs (under the request's span); the registry's under the operation.
+        expect(descendsFrom(command, server, spans)).toBe(true);
+        // The command and at most its first argument (a key or a script's sha): values hold sealed credentials.
+        expect(String(command.attributes['db.query.text']).split(' ').length).toBeLessThanOrEqual(2);
+      }
+      expect(commands.some((command) => descendsFrom(command, operation, spans))).toBe(true);
+      expect(receiver.raw.join('\n')).not.toContain(TOKEN);
+    } finally {
+      await stopAllGatewayProcesses();
+      await deleteKeys(redis.url, prefix);
+      await redis.dispose();
+    }
   });
 
   it('a failed operation’s span carries its errors’ codes', async () => {
