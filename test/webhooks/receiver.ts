@@ -22,7 +22,7 @@ export interface TestReceiver {
   calls: ReceivedCall[];
   /** The secret calls are verified with (set it after creating or rotating the endpoint). */
   secret: string;
-  /** Statuses to answer, in order; 204 once they run out. */
+  /** Statuses to answer, in order (-1: hold the request unanswered); 204 once they run out. */
   script: number[];
   /** Resolves once `count` calls have arrived (bounded by `timeoutMs`). */
   waitForCalls(count: number, timeoutMs?: number): Promise<ReceivedCall[]>;
@@ -63,7 +63,8 @@ export async function startReceiver(): Promise<TestReceiver> {
       }
       const status = receiver.script.shift() ?? 204;
       receiver.calls.push({ headers: req.headers, body, verified, status });
-      res.writeHead(status).end();
+      // -1: never answer (the sender's timeout or death ends it).
+      if (status !== -1) res.writeHead(status).end();
       for (const waiter of waiters.filter((w) => receiver.calls.length >= w.count)) {
         waiters.splice(waiters.indexOf(waiter), 1);
         waiter.resolve();
