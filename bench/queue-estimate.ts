@@ -16,7 +16,7 @@
  * `npx tsx bench/queue-estimate.ts [--quick] [--redis]` runs this part alone and prints its figures as JSON
  * (`--redis`: the gateway keeps its state in Redis at REDIS_URL or 127.0.0.1:6379, under a private prefix).
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { createClient, type Client } from 'graphql-ws';
@@ -68,7 +68,10 @@ export interface QueueEstimateFigures {
 }
 
 const TITLE = '1234567890';
-const AUTH = 'XBL3.0 x=queue-bench;token';
+/** Each session is a different lobby's player (one identity's requests are rate-limited); an operator follows them all. */
+const playerAuth = (index: number) => `XBL3.0 x=queue-bench-${index};token`;
+const OPERATOR_KEY = `queue-bench-${randomUUID()}`;
+const OPERATOR = { 'x-api-key': OPERATOR_KEY };
 const FOLLOW = `subscription Follow($sessionId: String!) { clusterStatus(sessionId: $sessionId) { state queuePosition estimatedWaitMs hostName } }`;
 const REQUEST = `mutation Request($titleId: ID!, $sessionId: String!) { requestCluster(titleId: $titleId, sessionId: $sessionId) }`;
 const SNAPSHOT = `query Line($titleId: ID) { clusters(titleId: $titleId, state: QUEUED, orderBy: QUEUE_POSITION) { sessionId queuePosition } }`;
@@ -87,10 +90,10 @@ interface Followed {
   events: Shown[];
 }
 
-async function post<T>(url: string, query: string, variables: Record<string, unknown>): Promise<T> {
+async function post<T>(url: string, query: string, variables: Record<string, unknown>, credential: Record<string, string>): Promise<T> {
   const response = await request(url, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: AUTH },
+    headers: { 'content-type': 'application/json', ...credential },
     body: JSON.stringify({ query, variables }),
   });
   const body = (await response.body.json()) as { data?: T; errors?: unknown[] };
@@ -124,26 +127,31 @@ export async function measureQueueEstimate(plan: QueueEstimatePlan, progress: (l
   const started = performance.now();
   const emulator: RunningEmulator = await startEmulator({ capacity: plan.capacity, clusterLifetimeMs: plan.clusterLifetimeMs, pollIntervalMs: plan.pollIntervalMs });
   const prefix = `bench:queue:${randomUUID().slice(0, 8)}:`;
-  const env: Record<string, string> = { LOG_LEVEL: 'silent', ...(plan.redisUrl ? { REDIS_URL: plan.redisUrl, REDIS_KEY_PREFIX: prefix } : {}) };
+  const env: Record<string, string> = {
+    LOG_LEVEL: 'silent',
+    GATEWAY_OPERATOR_KEY_HASHES: createHash('sha256').update(OPERATOR_KEY).digest('hex'),
+    ...(plan.redisUrl ? { REDIS_URL: plan.redisUrl, REDIS_KEY_PREFIX: prefix } : {}) };
   const config = loadConfig(env);
   const app = buildApp(config, emulator.url, createLogger(config.logLevel));
   const base = await app.start(0, '127.0.0.1');
   const url = `${base}/graphql`;
-  const client = createClient({ url: url.replace('http', 'ws'), webSocketImpl: WebSocket, retryAttempts: 0, connectionParams: { authorization: AUTH }, lazy: false });
+  const client = createClient({ url: url.replace('http', 'ws'), webSocketImpl: WebSocket, retryAttempts: 0, connectionParams: { apiKey: OPERATOR_KEY }, lazy: false });
   const followed: Followed[] = [];
   const follows: Promise<void>[] = [];
   const snapshots: { sessionId: string; queuePosition: number | null }[][] = [];
   let sampling = true;
   const sampler = (async () => {
     while (sampling) {
-      snapshots.push((await post<{ clusters: { sessionId: string; queuePosition: number | null }[] }>(url, SNAPSHOT, { titleId: TITLE })).clusters);
+      snapshots.push((await post<{ clusters: { sessionId: string; queuePosition: number | null }[] }>(url, SNAPSHOT, { titleId: TITLE }, OPERATOR)).clusters);
       await sleep(250);
     }
   })();
 
+  let requests = 0;
   const requestOne = async (name: string) => {
+    const credential = { authorization: playerAuth(requests++) };
     const sessionId = `/serviceconfigs/00000000-0000-0000-0000-000000000000/sessiontemplates/quick/sessions/${name}`;
-    const { requestCluster } = await post<{ requestCluster: string }>(url, REQUEST, { titleId: TITLE, sessionId });
+    const { requestCluster } = await post<{ requestCluster: string }>(url, REQUEST, { titleId: TITLE, sessionId }, credential);
     const entry: Followed = { sessionId, requestedState: requestCluster, events: [] };
     followed.push(entry);
     if (requestCluster === 'QUEUED') follows.push(follow(client, sessionId, entry.events));

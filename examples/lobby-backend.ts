@@ -24,12 +24,20 @@ const FollowClusterDocument = graphql(`
   subscription LobbyFollowCluster($sessionId: String!) {
     clusterStatus(sessionId: $sessionId) {
       state
+      queuePosition
+      estimatedWaitMs
       hostName
       region
       portMappings { name externalPort }
     }
   }
 `);
+
+/** "position 3, about 12 s": the estimate is the gateway's own (GSMS publishes no queue), null until it has evidence. */
+function describeStanding(position: number | null | undefined, waitMs: number | null | undefined): string {
+  const place = position == null ? 'position unknown' : `position ${position}`;
+  return waitMs == null ? `${place}, no estimate yet` : `${place}, about ${Math.max(1, Math.round(waitMs / 1000))} s`;
+}
 
 const gatewayUrl = process.env.GATEWAY_URL ?? 'http://127.0.0.1:4000/graphql';
 const authorization = process.env.XBL_AUTHORIZATION ?? 'XBL3.0 x=lobby-backend;demo-token';
@@ -50,7 +58,9 @@ try {
   for await (const result of client.iterate({ query: print(FollowClusterDocument), variables: { sessionId } })) {
     if (result.errors) throw new Error(`clusterStatus failed: ${JSON.stringify(result.errors)}`);
     const status = (result.data as ResultOf<typeof FollowClusterDocument>).clusterStatus;
-    console.log(`state: ${status.state}`);
+    // While queued, a new event comes each time the place in line or the estimate moves.
+    if (status.state === 'QUEUED') console.log(`queued: ${describeStanding(status.queuePosition, status.estimatedWaitMs)}`);
+    else console.log(`state: ${status.state}`);
     if (status.state === 'FULFILLED') {
       const ports = status.portMappings.map((p) => `${p.name}=${p.externalPort}`).join(', ');
       console.log(`server ready: ${status.hostName} (${status.region}) ports ${ports}`);

@@ -15,11 +15,11 @@ import type { TypedDocumentNode as DocumentNode } from '@graphql-typed-document-
  */
 type Documents = {
     "\n  mutation LobbyRequestCluster($titleId: ID!, $sessionId: String!) {\n    requestCluster(titleId: $titleId, sessionId: $sessionId)\n  }\n": typeof types.LobbyRequestClusterDocument,
-    "\n  subscription LobbyFollowCluster($sessionId: String!) {\n    clusterStatus(sessionId: $sessionId) {\n      state\n      hostName\n      region\n      portMappings { name externalPort }\n    }\n  }\n": typeof types.LobbyFollowClusterDocument,
+    "\n  subscription LobbyFollowCluster($sessionId: String!) {\n    clusterStatus(sessionId: $sessionId) {\n      state\n      queuePosition\n      estimatedWaitMs\n      hostName\n      region\n      portMappings { name externalPort }\n    }\n  }\n": typeof types.LobbyFollowClusterDocument,
 };
 const documents: Documents = {
     "\n  mutation LobbyRequestCluster($titleId: ID!, $sessionId: String!) {\n    requestCluster(titleId: $titleId, sessionId: $sessionId)\n  }\n": types.LobbyRequestClusterDocument,
-    "\n  subscription LobbyFollowCluster($sessionId: String!) {\n    clusterStatus(sessionId: $sessionId) {\n      state\n      hostName\n      region\n      portMappings { name externalPort }\n    }\n  }\n": types.LobbyFollowClusterDocument,
+    "\n  subscription LobbyFollowCluster($sessionId: String!) {\n    clusterStatus(sessionId: $sessionId) {\n      state\n      queuePosition\n      estimatedWaitMs\n      hostName\n      region\n      portMappings { name externalPort }\n    }\n  }\n": types.LobbyFollowClusterDocument,
 };
 
 /**
@@ -43,7 +43,7 @@ export function graphql(source: "\n  mutation LobbyRequestCluster($titleId: ID!,
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
-export function graphql(source: "\n  subscription LobbyFollowCluster($sessionId: String!) {\n    clusterStatus(sessionId: $sessionId) {\n      state\n      hostName\n      region\n      portMappings { name externalPort }\n    }\n  }\n"): (typeof documents)["\n  subscription LobbyFollowCluster($sessionId: String!) {\n    clusterStatus(sessionId: $sessionId) {\n      state\n      hostName\n      region\n      portMappings { name externalPort }\n    }\n  }\n"];
+export function graphql(source: "\n  subscription LobbyFollowCluster($sessionId: String!) {\n    clusterStatus(sessionId: $sessionId) {\n      state\n      queuePosition\n      estimatedWaitMs\n      hostName\n      region\n      portMappings { name externalPort }\n    }\n  }\n"): (typeof documents)["\n  subscription LobbyFollowCluster($sessionId: String!) {\n    clusterStatus(sessionId: $sessionId) {\n      state\n      queuePosition\n      estimatedWaitMs\n      hostName\n      region\n      portMappings { name externalPort }\n    }\n  }\n"];
 
 export function graphql(source: string) {
   return (documents as any)[source] ?? {};

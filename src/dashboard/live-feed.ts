@@ -7,11 +7,14 @@ import { GraphQLRequestError, runQuery, runSubscription, type RequestHeaders } f
 import type { SessionRow } from './session-table.js';
 
 const FIELDS = 'sessionId titleId state hostName region pollCount requestedAt updatedAt';
-const CLUSTERS = `query DashboardClusters($titleId: ID) { clusters(titleId: $titleId) { ${FIELDS} } }`;
+// Standings come with the list only: each live change would cost a lookup per dashboard (see SessionTable.apply).
+const CLUSTERS = `query DashboardClusters($titleId: ID) { clusters(titleId: $titleId) { ${FIELDS} queuePosition estimatedWaitMs } }`;
 const EVENTS = `subscription DashboardEvents($titleId: ID) { clusterEvents(titleId: $titleId) { ${FIELDS} } }`;
 
 /** Poll counts and answer times change without an event (only state changes are published): refresh now and then. */
 const REFRESH_MS = 30_000;
+/** After a change while sessions are queued, the list is reloaded this soon (once) for fresh positions and estimates. */
+const STANDING_REFRESH_MS = 2_000;
 const FIRST_RETRY_MS = 1_000;
 const LONGEST_RETRY_MS = 10_000;
 const REFUSED = new Set(['UNAUTHENTICATED', 'FORBIDDEN']);
@@ -24,6 +27,8 @@ export interface LiveFeedOptions {
   onStatus(status: FeedStatus, detail?: string): void;
   onSnapshot(rows: SessionRow[]): void;
   onChange(row: SessionRow): void;
+  /** Whether the page shows queued sessions: then a change triggers a reload of the list soon. */
+  hasQueued?(): boolean;
 }
 
 /** Starts following; the returned function stops it. */
@@ -41,6 +46,7 @@ async function follow(options: LiveFeedOptions, stopped: AbortSignal): Promise<v
     const abortAttempt = () => attempt.abort();
     stopped.addEventListener('abort', abortAttempt, { once: true });
     let refresh: ReturnType<typeof setInterval> | undefined;
+    let standingRefresh: ReturnType<typeof setTimeout> | undefined;
     try {
       options.onStatus('connecting');
       // Subscribe first, hold its changes until the list is in, so nothing between the two is lost.
@@ -49,7 +55,16 @@ async function follow(options: LiveFeedOptions, stopped: AbortSignal): Promise<v
         EVENTS,
         variables,
         options.headers,
-        ({ clusterEvents }) => (held ? held.push(clusterEvents) : options.onChange(clusterEvents)),
+        ({ clusterEvents }) => {
+          if (held) return void held.push(clusterEvents);
+          options.onChange(clusterEvents);
+          if (standingRefresh === undefined && options.hasQueued?.()) {
+            standingRefresh = setTimeout(() => {
+              standingRefresh = undefined;
+              void loadList().catch(() => undefined);
+            }, STANDING_REFRESH_MS);
+          }
+        },
         attempt.signal,
       );
       const loadList = async () =>
@@ -69,6 +84,7 @@ async function follow(options: LiveFeedOptions, stopped: AbortSignal): Promise<v
       }
     } finally {
       clearInterval(refresh);
+      clearTimeout(standingRefresh);
       stopped.removeEventListener('abort', abortAttempt);
       attempt.abort();
     }

@@ -7,6 +7,7 @@ import { startLiveFeed, type FeedStatus } from './live-feed.js';
 import { QueueChart } from './queue-chart.js';
 import { SessionTable, STATES } from './session-table.js';
 import type { RequestHeaders } from './graphql-client.js';
+import { WebhookPanel } from './webhook-panel.js';
 
 /** The queue is sampled once a second for the chart; "queued for" ticks at the same pace. */
 const TICK_MS = 1_000;
@@ -28,6 +29,7 @@ const titleInput = element<HTMLInputElement>('#title-filter');
 const status = element<HTMLElement>('#status');
 const table = new SessionTable(element<HTMLTableSectionElement>('#sessions tbody'));
 const chart = new QueueChart(element<SVGSVGElement>('#queue-chart'), element<HTMLElement>('#queue-caption'));
+const webhooks = new WebhookPanel(element('#webhooks'), element('#failing-webhooks tbody'), element('#webhook-summary'));
 const countCells = new Map(STATES.map((state) => [state, element<HTMLElement>(`[data-count="${state}"]`)]));
 
 const STATUS_TEXT: Record<FeedStatus, string> = {
@@ -60,6 +62,7 @@ form.addEventListener('submit', (event) => {
   credentialInput.placeholder = 'connected; enter another credential to switch';
   stopFeed?.();
   table.replaceAll([]);
+  webhooks.start(credentialHeaders(credential));
   stopFeed = startLiveFeed({
     headers: credentialHeaders(credential),
     titleId: titleInput.value.trim() || null,
@@ -68,6 +71,7 @@ form.addEventListener('submit', (event) => {
       table.replaceAll(rows);
       render();
     },
+    hasQueued: () => table.hasQueued(),
     onChange: (row) => {
       table.apply(row);
       chart.record(Date.now(), table.counts().QUEUED);

@@ -12,6 +12,11 @@ export interface SessionRow {
   pollCount: number;
   requestedAt: string;
   updatedAt: string;
+  /** From the `clusters` list only (live changes do not carry them): where a queued session stands. */
+  queuePosition?: number | null;
+  estimatedWaitMs?: number | null;
+  /** When the list with that estimate came in (page clock), so the wait shown counts down between lists. */
+  standingAt?: number;
 }
 
 /** Whether `candidate` is at least as new as `current`: the later upstream answer, then the later poll. */
@@ -27,18 +32,37 @@ export class SessionTable {
   constructor(private readonly body: HTMLTableSectionElement) {}
 
   /** A full list from the gateway: sessions missing from it are gone (expired, or a restarted gateway). */
-  replaceAll(rows: readonly SessionRow[]): void {
+  replaceAll(rows: readonly SessionRow[], now = Date.now()): void {
     const next = new Map<string, SessionRow>();
     for (const row of rows) {
       const current = this.#rows.get(row.sessionId);
-      next.set(row.sessionId, current && !isNewer(row, current) ? current : row);
+      const stamped = { ...row, standingAt: now };
+      // A live change newer than the list keeps its state, but the list's standing is the fresher one.
+      next.set(row.sessionId, current && !isNewer(row, current) ? { ...current, ...standingOf(stamped) } : stamped);
     }
     this.#rows = next;
   }
 
-  /** One change; an older answer than the one shown is ignored. */
+  /**
+   * One change; an older answer than the one shown is ignored. A queued session keeps its standing; one that
+   * leaves the line moves the sessions behind it (same title) up one place until the next list.
+   */
   apply(row: SessionRow): void {
-    if (isNewer(row, this.#rows.get(row.sessionId))) this.#rows.set(row.sessionId, row);
+    const current = this.#rows.get(row.sessionId);
+    if (!isNewer(row, current)) return;
+    const stillQueued = row.state === 'QUEUED' && current?.state === 'QUEUED';
+    this.#rows.set(row.sessionId, stillQueued && row.queuePosition === undefined ? { ...row, ...standingOf(current) } : row);
+    const left = current?.state === 'QUEUED' && row.state !== 'QUEUED' ? current.queuePosition : null;
+    if (left == null) return;
+    for (const other of this.#rows.values()) {
+      if (other.state === 'QUEUED' && other.titleId === row.titleId && other.queuePosition != null && other.queuePosition > left) other.queuePosition -= 1;
+    }
+  }
+
+  /** Whether any row is queued (the feed reloads the list after a change then, to refresh standings). */
+  hasQueued(): boolean {
+    for (const row of this.#rows.values()) if (row.state === 'QUEUED') return true;
+    return false;
   }
 
   counts(): Record<FulfillmentState, number> {
@@ -52,7 +76,7 @@ export class SessionTable {
     this.body.replaceChildren(...rows.map((row) => this.#renderRow(row, now)));
     if (rows.length === 0) {
       const empty = cell('No sessions yet: they appear here as soon as a lobby requests a cluster.');
-      empty.colSpan = 6;
+      empty.colSpan = 7;
       empty.className = 'empty';
       const tr = document.createElement('tr');
       tr.append(empty);
@@ -71,9 +95,23 @@ export class SessionTable {
     // Queued sessions count up; settled ones show how long they waited (until the answer that settled them).
     const waitedUntil = row.state === 'QUEUED' ? now : Date.parse(row.updatedAt);
     const server = row.state === 'FULFILLED' ? `${row.hostName ?? '?'}${row.region ? ` (${row.region})` : ''}` : '—';
-    tr.append(cell(row.titleId), session, state, cell(formatDuration(waitedUntil - Date.parse(row.requestedAt))), cell(server), cell(String(row.pollCount)));
+    const line = cell(row.state === 'QUEUED' ? formatStanding(row, now) : '—');
+    line.className = 'standing';
+    tr.append(cell(row.titleId), session, state, cell(formatDuration(waitedUntil - Date.parse(row.requestedAt))), line, cell(server), cell(String(row.pollCount)));
     return tr;
   }
+}
+
+function standingOf(row: SessionRow): Pick<SessionRow, 'queuePosition' | 'estimatedWaitMs' | 'standingAt'> {
+  return { queuePosition: row.queuePosition, estimatedWaitMs: row.estimatedWaitMs, standingAt: row.standingAt };
+}
+
+/** "#3 · ~12 s": place in line and the gateway's estimate, counting down since the list came in. */
+export function formatStanding(row: SessionRow, now: number): string {
+  if (row.queuePosition == null) return '…';
+  if (row.estimatedWaitMs == null) return `#${row.queuePosition} · no estimate yet`;
+  const left = row.estimatedWaitMs - Math.max(0, now - (row.standingAt ?? now));
+  return `#${row.queuePosition} · ~${formatDuration(Math.max(1_000, left))}`;
 }
 
 function cell(text: string): HTMLTableCellElement {
