@@ -68,6 +68,9 @@ describe('the dashboard in Chromium', () => {
       rows: ['lobby-a FULFILLED', 'lobby-b QUEUED', 'lobby-c QUEUED'],
       counts: 'QUEUED=2 FULFILLED=1 ABORTED=0',
     });
+    // Where each queued session stands: lobby-b is next, lobby-c behind it.
+    const standings = () => page.locator('#sessions tr[data-state="QUEUED"] td.standing').allInnerTexts();
+    await expect.poll(standings, { timeout: 10_000 }).toEqual([expect.stringMatching(/^#1 · /), expect.stringMatching(/^#2 · /)]);
     await saveScreenshot(page, 'dashboard-queued');
 
     gateway.emulator.releaseClusters(TITLE);
@@ -75,12 +78,13 @@ describe('the dashboard in Chromium', () => {
       rows: ['lobby-a FULFILLED', 'lobby-b FULFILLED', 'lobby-c QUEUED'],
       counts: 'QUEUED=1 FULFILLED=2 ABORTED=0',
     });
+    await expect.poll(standings, { timeout: 10_000 }).toEqual([expect.stringMatching(/^#1 · /)]);
     gateway.emulator.releaseClusters(TITLE);
     await expect.poll(() => shown(page), { timeout: 10_000 }).toEqual({
       rows: ['lobby-a FULFILLED', 'lobby-b FULFILLED', 'lobby-c FULFILLED'],
       counts: 'QUEUED=0 FULFILLED=3 ABORTED=0',
     });
-    await expect.poll(() => page.locator('#sessions tr[data-state="FULFILLED"] td:nth-child(5)').first().innerText()).toMatch(/\(.+\)/);
+    await expect.poll(() => page.locator('#sessions tr[data-state="FULFILLED"] td:nth-child(6)').first().innerText()).toMatch(/\(.+\)/);
     await saveScreenshot(page, 'dashboard-fulfilled');
 
     // Restart: a new gateway process on the same port (memory registry: it starts empty).

@@ -15,10 +15,12 @@ mutation RequestCluster {
 }
 `;
 
-const FOLLOW = `# Follow the session: its state now, then every change, until FULFILLED or ABORTED.
+const FOLLOW = `# Follow the session: its state now, then every change (and, while queued, each move in the line), until FULFILLED or ABORTED.
 subscription FollowCluster {
   clusterStatus(sessionId: "${EXAMPLE_SESSION}") {
     state
+    queuePosition
+    estimatedWaitMs
     hostName
     region
     portMappings { name internalPort externalPort }
