@@ -9,7 +9,7 @@ import { GAP_SLACK_MS, formatTable } from '../../bench/report.js';
 import { runBench } from '../../bench/run.js';
 
 describe('npm run bench (on tiny numbers)', () => {
-  it('measures the four mutation configurations and the fan-out at each factor, and reports them in the results shape', async () => {
+  it('measures the four mutation configurations, the fan-out at each factor and the poll path, and reports them in the results shape', async () => {
     const results = await runBench(TEST_PLAN);
 
     expect(results.mode).toBe('test');
@@ -39,5 +39,25 @@ describe('npm run bench (on tiny numbers)', () => {
     expect(results.scaling.map((s) => s.factor)).toEqual(TEST_PLAN.fanout.factors);
     expect(results.scaling.every((s) => s.errors === 0)).toBe(true);
     expect(formatTable(results)).toContain('gateway/floor');
-  }, 120_000);
+
+    // The poll path: every configuration measured, in the spec's shape.
+    const { pollPath } = results;
+    expect(pollPath.sessions).toBe(TEST_PLAN.pollPath.sessions);
+    expect(pollPath.redisClusterError).toBeUndefined();
+    for (const entry of [pollPath.bare, pollPath.memory, ...pollPath.redis, pollPath.redisCluster!]) {
+      expect(entry.polls).toBeGreaterThan(0);
+      expect(entry.cpuMicrosPerPoll).toBeGreaterThan(0);
+      expect(entry.pollsPerSessionPerInterval).toBeGreaterThan(0);
+      expect(entry.pollsPerSessionPerInterval).toBeLessThan(1.5);
+    }
+    expect(pollPath.redis.map((entry) => entry.instances)).toEqual(TEST_PLAN.pollPath.redisInstances);
+    for (const entry of [...pollPath.redis, pollPath.redisCluster!]) {
+      expect(entry.redisRoundTripsPerPoll).toBeGreaterThan(0);
+      expect(entry.redisCommandsPerPoll).toBeGreaterThan(0);
+      expect(Number.isFinite(entry.redisCpuMicrosPerPoll)).toBe(true);
+    }
+    expect(pollPath.redisCluster).toMatchObject({ masters: 3, instances: TEST_PLAN.pollPath.clusterInstances });
+    expect(pollPath.redisCluster!.shardShares).toHaveLength(3);
+    expect(formatTable(results)).toContain('Poll path');
+  }, 240_000);
 });
