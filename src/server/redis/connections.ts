@@ -21,7 +21,7 @@
  * slot, and a subscriber group that is rebuilt and resubscribed when a master's connection ends.
  */
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
-import type { Logger } from 'pino';
+import type { Logger } from '../../clusters/logger.js';
 import type { RedisTopology } from '../config.js';
 
 /** What every user of the connections calls: the command surface `Redis` and `Cluster` share. */
