@@ -1,7 +1,7 @@
 /**
  * An OTLP/HTTP receiver for tests: a node:http server on loopback that takes `POST /v1/traces` in the JSON
  * protocol (OTEL_EXPORTER_OTLP_PROTOCOL=http/json), answers 200 as a collector does, and keeps every span it
- * was sent, flattened. Tests await spans with `waitFor` instead of sleeping. `raw` keeps the bodies as sent,
+ * was sent, flattened (http/protobuf bodies are only counted). Tests await spans with `waitFor` instead of sleeping. `raw` keeps the bodies as sent,
  * for checks over everything exported (no token anywhere).
  */
 import { createServer, type IncomingMessage } from 'node:http';
@@ -29,6 +29,8 @@ export interface OtlpReceiver {
   readonly raw: readonly string[];
   /** Paths other than /v1/traces that were posted to (metrics or logs the gateway should not send). */
   readonly otherPaths: readonly string[];
+  /** Bodies to /v1/traces in another encoding than JSON (http/protobuf), by content type and size; not decoded. */
+  readonly binary: readonly { contentType: string; bytes: number }[];
   /** Resolves once `predicate` holds over all spans received so far. */
   waitFor(predicate: (spans: readonly ReceivedSpan[]) => boolean, timeoutMs?: number): Promise<readonly ReceivedSpan[]>;
   close(): Promise<void>;
@@ -72,25 +74,34 @@ function attributesOf(list: OtlpKeyValue[] | undefined): Record<string, unknown>
   return Object.fromEntries((list ?? []).map(({ key, value }) => [key, plain(value)]));
 }
 
-async function readBody(request: IncomingMessage): Promise<string> {
+async function readBody(request: IncomingMessage): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const chunk of request) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
+  return Buffer.concat(chunks);
 }
 
 export async function startOtlpReceiver(): Promise<OtlpReceiver> {
   const spans: ReceivedSpan[] = [];
   const raw: string[] = [];
   const otherPaths: string[] = [];
+  const binary: { contentType: string; bytes: number }[] = [];
   const waiters = new Set<() => void>();
 
   const server = createServer((request, response) => {
-    void readBody(request).then((body) => {
+    void readBody(request).then((bytes) => {
       if (request.url !== '/v1/traces') {
         otherPaths.push(request.url ?? '');
         response.writeHead(404).end();
         return;
       }
+      const contentType = request.headers['content-type'] ?? '';
+      if (contentType !== 'application/json') {
+        binary.push({ contentType, bytes: bytes.length });
+        response.writeHead(200, { 'content-type': contentType }).end();
+        for (const wake of waiters) wake();
+        return;
+      }
+      const body = bytes.toString('utf8');
       raw.push(body);
       const traces = JSON.parse(body) as OtlpTraces;
       for (const resourceSpans of traces.resourceSpans ?? []) {
@@ -123,6 +134,7 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
     spans,
     raw,
     otherPaths,
+    binary,
     waitFor(predicate, timeoutMs = 15_000) {
       return new Promise((resolve, reject) => {
         const check = () => {

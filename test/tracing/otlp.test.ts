@@ -10,16 +10,18 @@ import type { IncomingMessage } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulator, type RunningEmulator } from '../../src/gsms/emulator/server.js';
 import { AUTH, sessionPath } from '../support/gateway.js';
 import { deleteKeys, sharedRedis, uniquePrefix } from '../support/redis.js';
-import { startGatewayProcess, stopAllGatewayProcesses } from '../support/gateway-process.js';
+import { startGatewayProcess, stopAllGatewayProcesses, type GatewayProcess } from '../support/gateway-process.js';
 import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from './otlp-receiver.js';
 
 const CHECKER = join(import.meta.dirname, 'loaded-modules.mjs');
 const REQUEST_CLUSTER = 'mutation RequestCluster($sessionId: String!) { requestCluster(titleId: "1234567890", sessionId: $sessionId) }';
 const TOKEN = AUTH.slice('XBL3.0 '.length);
+// Gateway processes start slowly on a busy machine, the SDK's modules more so.
+const START_TIMEOUT_MS = 60_000;
 
 let emulator: RunningEmulator;
 let receiver: OtlpReceiver;
@@ -30,7 +32,6 @@ beforeAll(async () => {
   receiver = await startOtlpReceiver();
   reports = await mkdtemp(join(tmpdir(), 'otel-modules-'));
 });
-afterEach(() => stopAllGatewayProcesses());
 afterAll(async () => {
   await stopAllGatewayProcesses();
   await Promise.all([emulator?.close(), receiver?.close(), reports && rm(reports, { recursive: true, force: true })]);
@@ -83,15 +84,19 @@ function recordUpstreamTraceparents(): { values: string[]; stop(): void } {
   return { values, stop: () => unsubscribe('http.server.request.start', onStart) };
 }
 
-describe('with OTEL_EXPORTER_OTLP_ENDPOINT set', () => {
+describe('with OTEL_EXPORTER_OTLP_ENDPOINT set', { timeout: 90_000 }, () => {
+  // One gateway for the tests that need nothing else of their own.
+  let traced: GatewayProcess;
+  beforeAll(async () => {
+    traced = await startGatewayProcess(tracedEnv(), START_TIMEOUT_MS);
+  }, START_TIMEOUT_MS);
+
   it('one mutation through a faulty upstream is one trace: the caller’s trace id, an operation span, and a child span per attempt', async () => {
-    const report = join(reports, 'traced.json');
-    const gateway = await startGatewayProcess(tracedEnv({ NODE_OPTIONS: `--import=${CHECKER}`, LOADED_MODULES_REPORT: report }));
     const upstream = recordUpstreamTraceparents();
     const sent = traceparent();
     // Two retryable answers first (Retry-After 0), so the mutation takes three attempts.
     emulator.injectFaults([503, 500], '0');
-    const answer = await post(gateway.url, { query: REQUEST_CLUSTER, variables: { sessionId: sessionPath(`otel-${sent.traceId}`) } }, { traceparent: sent.header });
+    const answer = await post(traced.url, { query: REQUEST_CLUSTER, variables: { sessionId: sessionPath(`otel-${sent.traceId}`) } }, { traceparent: sent.header });
     upstream.stop();
     expect(answer.body.errors).toBeUndefined();
 
@@ -125,19 +130,14 @@ describe('with OTEL_EXPORTER_OTLP_ENDPOINT set', () => {
     expect(receiver.raw.join('\n')).not.toContain(TOKEN);
     // Traces only: no metrics or logs pushed at the endpoint.
     expect(receiver.otherPaths).toEqual([]);
-
-    await gateway.stop();
-    // The checker works: the traced gateway did load OpenTelemetry (the other test relies on it seeing none).
-    expect(JSON.parse(await readFile(report, 'utf8'))).toEqual(expect.arrayContaining([expect.stringContaining('@opentelemetry/sdk-node')]));
   });
 
   it('each poll of a queued session is a span named by the session, its upstream attempts as children', async () => {
-    const gateway = await startGatewayProcess(tracedEnv());
     const sent = traceparent();
     const sessionId = sessionPath(`otel-poll-${sent.traceId}`);
     emulator.setCapacity(0);
     try {
-      const answer = await post(gateway.url, { query: REQUEST_CLUSTER, variables: { sessionId } }, { traceparent: sent.header });
+      const answer = await post(traced.url, { query: REQUEST_CLUSTER, variables: { sessionId } }, { traceparent: sent.header });
       expect(answer.body).toEqual({ data: { requestCluster: 'QUEUED' } });
       const isPoll = (s: ReceivedSpan) => s.name === 'gsms.poll' && s.attributes['gsms.session_id'] === sessionId;
       const spans = await receiver.waitFor((all) => {
@@ -163,8 +163,11 @@ describe('with OTEL_EXPORTER_OTLP_ENDPOINT set', () => {
   it('in Redis mode, the request’s Redis commands are spans in its trace, named without their values', async () => {
     const redis = await sharedRedis();
     const prefix = uniquePrefix('otel');
+    const gateway = await startGatewayProcess(
+      tracedEnv({ REDIS_URL: redis.url, REDIS_KEY_PREFIX: prefix, GSMS_CREDENTIAL_KEY: randomBytes(32).toString('base64') }),
+      START_TIMEOUT_MS,
+    );
     try {
-      const gateway = await startGatewayProcess(tracedEnv({ REDIS_URL: redis.url, REDIS_KEY_PREFIX: prefix, GSMS_CREDENTIAL_KEY: randomBytes(32).toString('base64') }));
       const sent = traceparent();
       const answer = await post(gateway.url, { query: REQUEST_CLUSTER, variables: { sessionId: sessionPath(`otel-redis-${sent.traceId}`) } }, { traceparent: sent.header });
       expect(answer.body.errors).toBeUndefined();
@@ -182,16 +185,43 @@ describe('with OTEL_EXPORTER_OTLP_ENDPOINT set', () => {
       expect(commands.some((command) => descendsFrom(command, operation, spans))).toBe(true);
       expect(receiver.raw.join('\n')).not.toContain(TOKEN);
     } finally {
-      await stopAllGatewayProcesses();
+      await gateway.stop();
       await deleteKeys(redis.url, prefix);
       await redis.dispose();
     }
   });
 
+  it('a subscription over graphql-ws still delivers every state, and is one span from subscribe to end', async () => {
+    const sessionId = sessionPath(`otel-ws-${randomBytes(4).toString('hex')}`);
+    emulator.setCapacity(0);
+    try {
+      expect((await post(traced.url, { query: REQUEST_CLUSTER, variables: { sessionId } }, {})).body).toEqual({ data: { requestCluster: 'QUEUED' } });
+      const states: string[] = [];
+      const client = traced.wsClient();
+      await new Promise<void>((resolve, reject) => {
+        client.subscribe<{ clusterStatus: { state: string } }>(
+          { query: 'subscription Follow($s: String!) { clusterStatus(sessionId: $s) { state } }', variables: { s: sessionId } },
+          {
+            next: (result) => {
+              const state = result.data?.clusterStatus.state;
+              if (state) states.push(state);
+              if (state === 'QUEUED') emulator.setCapacity(2);
+            },
+            error: reject,
+            complete: resolve,
+          },
+        );
+      });
+      expect(states.at(-1)).toBe('FULFILLED');
+      await receiver.waitFor((all) => all.some((s) => s.name === 'subscription.Follow'));
+    } finally {
+      emulator.setCapacity(2);
+    }
+  });
+
   it('a failed operation’s span carries its errors’ codes', async () => {
-    const gateway = await startGatewayProcess(tracedEnv());
     const sent = traceparent();
-    const answer = await post(gateway.url, { query: 'mutation { requestCluster(titleId: "1234567890", sessionId: "not a session") }' }, { traceparent: sent.header });
+    const answer = await post(traced.url, { query: 'mutation { requestCluster(titleId: "1234567890", sessionId: "not a session") }' }, { traceparent: sent.header });
     const codes = (answer.body.errors as { extensions: { code: string } }[]).map((e) => e.extensions.code);
     expect(codes.length).toBeGreaterThan(0);
     const spans = await receiver.waitFor((all) => all.some((s) => s.traceId === sent.traceId && s.attributes['graphql.error.codes'] !== undefined));
@@ -202,19 +232,38 @@ describe('with OTEL_EXPORTER_OTLP_ENDPOINT set', () => {
 
   it('SIGTERM flushes the spans still batched', async () => {
     // A batch delay far past the test: only the shutdown flush can deliver the span.
-    const gateway = await startGatewayProcess(tracedEnv({ OTEL_BSP_SCHEDULE_DELAY: '600000' }));
+    // And with no OTEL_SERVICE_NAME, the service is named after the package.
+    const report = join(reports, 'traced.json');
+    const gateway = await startGatewayProcess(
+      tracedEnv({ OTEL_BSP_SCHEDULE_DELAY: '600000', OTEL_SERVICE_NAME: '', NODE_OPTIONS: `--import=${CHECKER}`, LOADED_MODULES_REPORT: report }),
+      START_TIMEOUT_MS,
+    );
     const sent = traceparent();
     await post(gateway.url, { query: '{ __typename }' }, { traceparent: sent.header });
     expect(receiver.spans.some((s) => s.traceId === sent.traceId)).toBe(false);
     await gateway.stop();
-    expect(receiver.spans.filter((s) => s.traceId === sent.traceId).map((s) => s.name)).toContain('query.anonymous');
+    const flushed = receiver.spans.filter((s) => s.traceId === sent.traceId);
+    expect(flushed.map((s) => s.name)).toContain('query.anonymous');
+    expect(flushed[0]!.resource['service.name']).toBe('gsms-graphql');
+    // The module checker works: this gateway did load the SDK (the unset test relies on it seeing none).
+    expect(JSON.parse(await readFile(report, 'utf8'))).toEqual(expect.arrayContaining([expect.stringContaining('@opentelemetry/sdk-node')]));
+  });
+
+  it('exports in the default protocol, http/protobuf, too', async () => {
+    const env = tracedEnv({ OTEL_BSP_SCHEDULE_DELAY: '600000' });
+    delete env.OTEL_EXPORTER_OTLP_PROTOCOL;
+    const gateway = await startGatewayProcess(env, START_TIMEOUT_MS);
+    await post(gateway.url, { query: '{ __typename }' }, {});
+    await gateway.stop();
+    expect(receiver.binary).toEqual([{ contentType: 'application/x-protobuf', bytes: expect.any(Number) }]);
+    expect(receiver.binary[0]!.bytes).toBeGreaterThan(100);
   });
 });
 
-describe('with no OTLP endpoint', () => {
+describe('with no OTLP endpoint', { timeout: 90_000 }, () => {
   it('loads no OpenTelemetry module at all', async () => {
     const report = join(reports, 'untraced.json');
-    const gateway = await startGatewayProcess({ GSMS_BASE_URL: emulator.url, NODE_OPTIONS: `--import=${CHECKER}`, LOADED_MODULES_REPORT: report });
+    const gateway = await startGatewayProcess({ GSMS_BASE_URL: emulator.url, NODE_OPTIONS: `--import=${CHECKER}`, LOADED_MODULES_REPORT: report }, START_TIMEOUT_MS);
     const answer = await post(gateway.url, { query: REQUEST_CLUSTER, variables: { sessionId: sessionPath('otel-unset') } }, {});
     expect(answer.body.errors).toBeUndefined();
     await gateway.stop();
