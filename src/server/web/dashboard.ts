@@ -1,86 +1,71 @@
 /**
- * `GET /dashboard`: the operators' live page (src/dashboard/). Its script is TypeScript, bundled by esbuild
- * in this process on the first request and kept in memory: a fresh clone serves it with no build step, and
- * nothing is fetched from a CDN, so the page works with no internet.
+ * `GET /dashboard`: the operators' live page (src/dashboard/). Its script and styles are served under
+ * hashed names (cached for a year), the page itself revalidated by ETag, all compressed as the browser
+ * accepts. Nothing is fetched from a CDN, so the page works with no internet.
  *
- * esbuild is imported only then, so a gateway without dev dependencies still starts (and answers 503 here).
+ * From `dist/` the files come built (`npm run build`); from `src/` the script is bundled by esbuild in this
+ * process on the first request. A gateway with neither (no build and no dev dependencies) answers 503 here.
  */
-import { readFile } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
 import type { Plugin } from 'graphql-yoga';
 import type { Logger } from 'pino';
+import { assetFromSource, assetsFromBuild, BUILT_ASSETS_FOLDER, RUNTIME_BROTLI_QUALITY, type AssetSource, type WebAsset } from './asset-catalog.js';
+import { assetResponse } from './asset-response.js';
 
 export const DASHBOARD_PATH = '/dashboard';
-
-const SOURCE_DIR = fileURLToPath(new URL('../../dashboard/', import.meta.url));
+export const DASHBOARD_GROUP = 'dashboard';
 
 /** Same-origin only: the page talks to this gateway and loads nothing from elsewhere. */
 const CONTENT_SECURITY_POLICY = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
-interface Asset {
-  body: string;
-  contentType: string;
+/**
+ * The dashboard's assets: each file under its hashed name and under its plain one (for links to it), and
+ * the page with its references rewritten to the hashed names.
+ */
+export function dashboardAssets(sources: { page: AssetSource; files: AssetSource[] }, brotliQuality = RUNTIME_BROTLI_QUALITY): WebAsset[] {
+  const files = sources.files.map((file) => assetFromSource(file, { basePath: DASHBOARD_PATH }, brotliQuality));
+  const plain = sources.files.map((file) => assetFromSource(file, { path: `${DASHBOARD_PATH}/${file.name}` }, brotliQuality));
+  let html = sources.page.body.toString('utf8');
+  for (const file of files) html = html.replaceAll(`"${DASHBOARD_PATH}/${file.name}"`, `"${file.path}"`);
+  const page = assetFromSource({ ...sources.page, body: Buffer.from(html) }, { path: DASHBOARD_PATH }, brotliQuality);
+  return [page, ...files, ...plain];
 }
 
-const loaders: Record<string, () => Promise<Asset>> = {
-  [DASHBOARD_PATH]: async () => ({ body: await readFile(`${SOURCE_DIR}index.html`, 'utf8'), contentType: 'text/html; charset=utf-8' }),
-  [`${DASHBOARD_PATH}/app.css`]: async () => ({ body: await readFile(`${SOURCE_DIR}styles.css`, 'utf8'), contentType: 'text/css; charset=utf-8' }),
-  [`${DASHBOARD_PATH}/app.js`]: async () => ({ body: await bundleScript(), contentType: 'text/javascript; charset=utf-8' }),
-};
-
-async function bundleScript(): Promise<string> {
-  const { build } = await import('esbuild');
-  const result = await build({
-    entryPoints: [`${SOURCE_DIR}main.ts`],
-    bundle: true,
-    write: false,
-    format: 'esm',
-    target: 'es2022',
-    minify: true,
-    logLevel: 'silent',
-  });
-  return result.outputFiles[0]!.text;
+async function loadDashboardAssets(): Promise<Map<string, WebAsset>> {
+  const built = await assetsFromBuild(BUILT_ASSETS_FOLDER, DASHBOARD_GROUP);
+  const assets = built ?? dashboardAssets(await (await import('./dashboard-sources.js')).dashboardSources());
+  return new Map(assets.map((asset) => [asset.path, asset]));
 }
 
-/** Built once per process; a failed build is retried on the next request. */
-const cache = new Map<string, Promise<Asset>>();
+let loaded: Promise<Map<string, WebAsset>> | undefined;
 
-function load(path: string): Promise<Asset> | undefined {
-  const loader = loaders[path];
-  if (!loader) return undefined;
-  let asset = cache.get(path);
-  if (!asset) {
-    asset = loader();
-    asset.catch(() => cache.delete(path));
-    cache.set(path, asset);
+/** One catalog per process; a failed load (a build error) is tried again on the next request. */
+function dashboardCatalog(): Promise<Map<string, WebAsset>> {
+  if (!loaded) {
+    loaded = loadDashboardAssets();
+    loaded.catch(() => (loaded = undefined));
   }
-  return asset;
+  return loaded;
 }
 
 export function useDashboard(logger: Logger): Plugin {
   return {
     onRequest({ request, url, fetchAPI, endResponse }) {
       const path = url.pathname === `${DASHBOARD_PATH}/` ? DASHBOARD_PATH : url.pathname;
+      if (path !== DASHBOARD_PATH && !path.startsWith(`${DASHBOARD_PATH}/`)) return;
       if (request.method !== 'GET' && request.method !== 'HEAD') return;
-      const asset = load(path);
-      if (!asset) return;
-      return asset.then(
-        ({ body, contentType }) =>
+      return dashboardCatalog()
+        .then(async (assets) => {
+          const asset = assets.get(path);
           endResponse(
-            new fetchAPI.Response(request.method === 'HEAD' ? null : body, {
-              headers: {
-                'content-type': contentType,
-                'cache-control': 'no-cache',
-                'content-security-policy': CONTENT_SECURITY_POLICY,
-                'x-content-type-options': 'nosniff',
-              },
-            }),
-          ),
-        (error: unknown) => {
+            asset
+              ? await assetResponse(asset, request, fetchAPI, { 'content-security-policy': CONTENT_SECURITY_POLICY })
+              : new fetchAPI.Response('Not found', { status: 404 }),
+          );
+        })
+        .catch((error: unknown) => {
           logger.error({ err: error, path }, 'dashboard asset unavailable');
           endResponse(new fetchAPI.Response('The dashboard could not be built on this server.', { status: 503 }));
-        },
-      );
+        });
     },
   };
 }

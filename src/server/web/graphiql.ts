@@ -1,7 +1,8 @@
 /**
- * GraphiQL, served from the bundled build (no CDN), opened on a ready example session.
+ * GraphiQL, served from the bundled build (no CDN; a small page and hashed assets: graphiql-assets.ts),
+ * opened on a ready example session.
  */
-import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
+import { renderGraphiQL } from './graphiql-assets.js';
 import type { GraphiQLOptions } from 'graphql-yoga';
 
 export const EXAMPLE_SESSION = '/serviceconfigs/00000000-0000-0000-0000-000000000000/sessiontemplates/quick/sessions/lobby-1';
