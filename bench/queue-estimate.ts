@@ -16,7 +16,7 @@
  * `npx tsx bench/queue-estimate.ts [--quick] [--redis]` runs this part alone and prints its figures as JSON
  * (`--redis`: the gateway keeps its state in Redis at REDIS_URL or 127.0.0.1:6379, under a private prefix).
  */
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { createClient, type Client } from 'graphql-ws';
@@ -26,6 +26,7 @@ import { startEmulator, type RunningEmulator } from '../src/gsms/emulator/server
 import { buildApp } from '../src/server/app.js';
 import { loadConfig } from '../src/server/config.js';
 import { createLogger } from '../src/server/logger.js';
+import { deleteKeys } from '../test/support/redis.js';
 import { median, percentile, round } from './stats.js';
 
 export interface QueueEstimatePlan {
@@ -38,8 +39,8 @@ export interface QueueEstimatePlan {
   clusterLifetimeMs: number;
   /** The poll interval the emulator advises (how soon the gateway sees a fulfilment). */
   pollIntervalMs: number;
-  /** REDIS_URL for the gateway's shared state; absent: in memory. */
-  redisUrl?: string;
+  /** The gateway's Redis variables (REDIS_URL or REDIS_CLUSTER_NODES) for shared state; absent: in memory. */
+  redisEnv?: Record<string, string>;
 }
 
 export const QUEUE_ESTIMATE_PLAN: QueueEstimatePlan = { burst: 40, perSecond: 2, durationS: 30, capacity: 4, clusterLifetimeMs: 3_000, pollIntervalMs: 250 };
@@ -130,7 +131,8 @@ export async function measureQueueEstimate(plan: QueueEstimatePlan, progress: (l
   const env: Record<string, string> = {
     LOG_LEVEL: 'silent',
     GATEWAY_OPERATOR_KEY_HASHES: createHash('sha256').update(OPERATOR_KEY).digest('hex'),
-    ...(plan.redisUrl ? { REDIS_URL: plan.redisUrl, REDIS_KEY_PREFIX: prefix } : {}) };
+    ...(plan.redisEnv ? { ...plan.redisEnv, REDIS_KEY_PREFIX: prefix, GSMS_CREDENTIAL_KEY: randomBytes(32).toString('hex') } : {}),
+  };
   const config = loadConfig(env);
   const app = buildApp(config, emulator.url, createLogger(config.logLevel));
   const base = await app.start(0, '127.0.0.1');
@@ -181,6 +183,7 @@ export async function measureQueueEstimate(plan: QueueEstimatePlan, progress: (l
     await client.dispose();
     await app.stop();
     await emulator.close();
+    if (plan.redisEnv?.REDIS_URL) await deleteKeys(plan.redisEnv.REDIS_URL, prefix);
   }
 
   // The emulator's FIFO: the order of each session's first Queued answer.
@@ -240,7 +243,7 @@ export async function measureQueueEstimate(plan: QueueEstimatePlan, progress: (l
     violations,
     snapshots: snapshots.length,
     pollIntervalMs: plan.pollIntervalMs,
-    mode: plan.redisUrl ? 'redis' : 'memory',
+    mode: plan.redisEnv ? 'redis' : 'memory',
     durationMs: Math.round(performance.now() - started),
   };
 }
@@ -256,8 +259,8 @@ export function queueEstimateTargets(figures: Pick<QueueEstimateFigures, 'median
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const quick = process.argv.includes('--quick');
-  const redisUrl = process.argv.includes('--redis') ? (process.env.REDIS_URL ?? 'redis://127.0.0.1:6379') : undefined;
-  const plan = { ...(quick ? { ...QUEUE_ESTIMATE_PLAN, durationS: 10, burst: 20 } : QUEUE_ESTIMATE_PLAN), redisUrl };
+  const redisEnv = process.argv.includes('--redis') ? { REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379' } : undefined;
+  const plan = { ...(quick ? { ...QUEUE_ESTIMATE_PLAN, durationS: 10, burst: 20 } : QUEUE_ESTIMATE_PLAN), redisEnv };
   const figures = await measureQueueEstimate(plan, (line) => console.error(line));
   console.log(JSON.stringify(figures, null, 2));
   process.exit(0);
