@@ -2,6 +2,8 @@
  * What one benchmark run does: every size and duration in one object, so `npm run bench`, `--quick` and the
  * test (tiny numbers) run the same code with different plans.
  */
+import type { QueueEstimatePlan } from './queue-estimate.js';
+
 export interface MutationPlan {
   concurrency: number;
   /** Seconds each measured run lasts. */
@@ -51,6 +53,8 @@ export interface BenchPlan {
   mutation: MutationPlan;
   fanout: FanoutPlan;
   pollPath: PollPathPlan;
+  /** Part 5, queue position and estimated wait against real waits (bench/queue-estimate.ts). */
+  queueEstimate: QueueEstimatePlan;
 }
 
 export const FULL_PLAN: BenchPlan = {
@@ -65,6 +69,8 @@ export const FULL_PLAN: BenchPlan = {
     factors: [1, 4, 16],
   },
   pollPath: { sessions: 2_000, intervalMs: 1_000, windowMs: 10_000, monitorWindowMs: 5_000, idleWindowMs: 2_000, redisInstances: [1, 2, 4], clusterInstances: 2, clusterMasters: 3 },
+  // The issue's scenario: one title, capacity 4, clusters living 3 s, 40 at once then 2 a second for 30 s.
+  queueEstimate: { burst: 40, perSecond: 2, durationS: 30, capacity: 4, clusterLifetimeMs: 3_000, pollIntervalMs: 250 },
 };
 
 export const QUICK_PLAN: BenchPlan = {
@@ -80,6 +86,8 @@ export const QUICK_PLAN: BenchPlan = {
   },
   // Every configuration, smaller and shorter: the whole part in about a minute.
   pollPath: { sessions: 400, intervalMs: 1_000, windowMs: 3_000, monitorWindowMs: 2_000, idleWindowMs: 1_000, redisInstances: [1, 2, 4], clusterInstances: 2, clusterMasters: 3 },
+  // The issue's shape at a third of the time scale: about 12 s.
+  queueEstimate: { burst: 20, perSecond: 4, durationS: 5, capacity: 4, clusterLifetimeMs: 1_000, pollIntervalMs: 100 },
 };
 
 /** For the test that keeps the code path from rotting: seconds, a handful of sessions. */
@@ -96,4 +104,5 @@ export const TEST_PLAN: BenchPlan = {
   },
   // One primary with one instance, the cluster with two: every code path, in a few seconds each.
   pollPath: { sessions: 20, intervalMs: 500, windowMs: 1_000, monitorWindowMs: 1_000, idleWindowMs: 300, redisInstances: [1], clusterInstances: 2, clusterMasters: 3 },
+  queueEstimate: { burst: 8, perSecond: 4, durationS: 2, capacity: 2, clusterLifetimeMs: 500, pollIntervalMs: 50 },
 };

@@ -13,10 +13,13 @@
  *   in the emulator's log), the emulator must serve them in that order (the allocation number in the host
  *   name), and no subscriber may see its position go up. Each distinct offending pair or event counts once.
  *
- * `npx tsx bench/queue-estimate.ts [--quick] [--redis]` runs this part alone and prints its figures as JSON
- * (`--redis`: the gateway keeps its state in Redis at REDIS_URL or 127.0.0.1:6379, under a private prefix).
+ * `npx tsx bench/queue-estimate.ts [--quick] [--redis] [--poll-interval=ms]` runs this part alone and prints its
+ * figures as JSON (`--redis`: the gateway keeps its state in Redis at REDIS_URL or 127.0.0.1:6379, under a
+ * private prefix; `--poll-interval`: the interval the emulator advises, 250 ms by default; `--record`: also
+ * write the figures under `queueEstimate` in bench/results.json, beside the last full run's other parts).
  */
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { readFile, writeFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { createClient, type Client } from 'graphql-ws';
@@ -27,6 +30,8 @@ import { buildApp } from '../src/server/app.js';
 import { loadConfig } from '../src/server/config.js';
 import { createLogger } from '../src/server/logger.js';
 import { deleteKeys } from '../test/support/redis.js';
+import { FULL_PLAN, QUICK_PLAN } from './plan.js';
+import { withQueueEstimate, type BenchResults } from './report.js';
 import { median, percentile, round } from './stats.js';
 
 export interface QueueEstimatePlan {
@@ -42,10 +47,6 @@ export interface QueueEstimatePlan {
   /** The gateway's Redis variables (REDIS_URL or REDIS_CLUSTER_NODES) for shared state; absent: in memory. */
   redisEnv?: Record<string, string>;
 }
-
-export const QUEUE_ESTIMATE_PLAN: QueueEstimatePlan = { burst: 40, perSecond: 2, durationS: 30, capacity: 4, clusterLifetimeMs: 3_000, pollIntervalMs: 250 };
-/** The tests' tiny version: the same shape, a few seconds long. */
-export const QUEUE_ESTIMATE_TINY_PLAN: QueueEstimatePlan = { burst: 8, perSecond: 4, durationS: 2, capacity: 2, clusterLifetimeMs: 500, pollIntervalMs: 50 };
 
 export interface QueueEstimateFigures {
   /** Sessions that waited and were given an estimate (the sample of the two errors). */
@@ -66,6 +67,8 @@ export interface QueueEstimateFigures {
   pollIntervalMs: number;
   mode: 'memory' | 'redis';
   durationMs: number;
+  /** Set when recorded alone (`--record`) into an earlier full run's results. */
+  measuredAt?: string;
 }
 
 const TITLE = '1234567890';
@@ -257,11 +260,32 @@ export function queueEstimateTargets(figures: Pick<QueueEstimateFigures, 'median
   };
 }
 
+/** The printed table's lines for this part. */
+export function formatQueueEstimate(f: QueueEstimateFigures): string {
+  return [
+    `Queue position and estimated wait (${f.mode}; poll interval ${f.pollIntervalMs} ms): ${f.requested} sessions requested, ${f.queued} queued, ${f.sessions} given an estimate (${f.estimatedAtRequest} with their request)`,
+    `  |estimate − actual| / actual: median ${f.medianRelativeError}, p90 ${f.p90RelativeError} (with the request only: median ${f.atRequest.medianRelativeError}, p90 ${f.atRequest.p90RelativeError})`,
+    `  order violations: ${f.orderViolations} over ${f.snapshots} snapshots (${Object.entries(f.violations).map(([k, v]) => `${k} ${v}`).join(', ')})`,
+  ].join('\n');
+}
+
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const quick = process.argv.includes('--quick');
   const redisEnv = process.argv.includes('--redis') ? { REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379' } : undefined;
-  const plan = { ...(quick ? { ...QUEUE_ESTIMATE_PLAN, durationS: 10, burst: 20 } : QUEUE_ESTIMATE_PLAN), redisEnv };
+  const interval = process.argv.find((arg) => arg.startsWith('--poll-interval='));
+  const plan = {
+    ...(quick ? QUICK_PLAN : FULL_PLAN).queueEstimate,
+    ...(interval ? { pollIntervalMs: Number(interval.split('=')[1]) } : {}),
+    redisEnv,
+  };
   const figures = await measureQueueEstimate(plan, (line) => console.error(line));
   console.log(JSON.stringify(figures, null, 2));
+  if (process.argv.includes('--record')) {
+    // Part 5 alone into the last full run's results (the other parts stay as that run measured them).
+    const path = fileURLToPath(new URL('./results.json', import.meta.url));
+    const results = JSON.parse(await readFile(path, 'utf8')) as BenchResults;
+    await writeFile(path, `${JSON.stringify(withQueueEstimate(results, { ...figures, measuredAt: new Date().toISOString() }), null, 2)}\n`);
+    console.error(`recorded under queueEstimate in ${path}`);
+  }
   process.exit(0);
 }

@@ -6,6 +6,7 @@ import { CONFIGURATIONS } from './mutation.js';
 import type { BenchPlan } from './plan.js';
 import type { PollPathFigures } from './poll-path.js';
 import { formatPollPathTable, pollPathTargets } from './poll-path-report.js';
+import { formatQueueEstimate, queueEstimateTargets, type QueueEstimateFigures } from './queue-estimate.js';
 
 export interface BenchResults {
   mode: BenchPlan['mode'];
@@ -32,6 +33,7 @@ export interface BenchResults {
     errors: number;
   }[];
   pollPath: PollPathFigures;
+  queueEstimate?: QueueEstimateFigures;
   targets: Record<string, { target: string; value: number; met: boolean }>;
 }
 
@@ -147,8 +149,24 @@ export function formatTable(results: BenchResults): string {
     '',
     formatPollPathTable(results.pollPath),
     '',
+    ...(results.queueEstimate ? [formatQueueEstimate(results.queueEstimate), ''] : []),
     'Targets',
     ...Object.entries(results.targets).map(([name, t]) => `  ${t.met ? 'met    ' : 'NOT MET'} ${name}: ${t.value} (target ${t.target})`),
   ];
   return lines.join('\n');
+}
+
+/** Part 5's figures and targets, added to the results (bench/queue-estimate.ts). */
+export function withQueueEstimate(results: BenchResults, figures: QueueEstimateFigures): BenchResults {
+  const targets = queueEstimateTargets(figures);
+  return {
+    ...results,
+    queueEstimate: figures,
+    targets: {
+      ...results.targets,
+      queueEstimateMedian: { target: '<= 0.2 (|estimate − actual| / actual)', value: figures.medianRelativeError, met: targets.queueEstimateMedian },
+      queueEstimateP90: { target: '<= 0.5', value: figures.p90RelativeError, met: targets.queueEstimateP90 },
+      queueOrderViolations: { target: '0 (positions in the emulator\'s FIFO order)', value: figures.orderViolations, met: targets.queueOrder },
+    },
+  };
 }

@@ -1,6 +1,7 @@
 /**
  * `npm run bench` (full, < ~10 min) and `npm run bench -- --quick` (< 60 s): measures the mutation path
  * beside its floor and peer, then subscription fan-out at each load factor, then what one poll costs (poll-path.ts),
+ * then queue positions and estimated waits against real waits (queue-estimate.ts),
  * prints a table and writes bench/results.json. `runBench(plan)` is what the test calls with tiny numbers.
  */
 import { writeFile } from 'node:fs/promises';
@@ -10,7 +11,8 @@ import { measureFanout, type FanoutFigures } from './fanout.js';
 import { loadTargets, measureMutations, prefulfilSessions } from './mutation.js';
 import { FULL_PLAN, QUICK_PLAN, type BenchPlan } from './plan.js';
 import { measurePollPath } from './poll-path.js';
-import { buildResults, currentLoad, formatTable, machineInfo, type BenchResults } from './report.js';
+import { measureQueueEstimate } from './queue-estimate.js';
+import { buildResults, currentLoad, formatTable, machineInfo, withQueueEstimate, type BenchResults } from './report.js';
 
 export async function runBench(plan: BenchPlan, progress: (line: string) => void = () => {}): Promise<BenchResults> {
   const machine = machineInfo(currentLoad());
@@ -39,7 +41,10 @@ export async function runBench(plan: BenchPlan, progress: (line: string) => void
   progress('4. poll path: queued sessions, no subscribers');
   const pollPath = await measurePollPath(plan.pollPath, progress);
 
-  return buildResults(plan, { ...machine, loadAverageAtEnd: currentLoad() }, mutation, scaling, pollPath);
+  progress('5. queue position and estimated wait, against real waits');
+  const queueEstimate = await measureQueueEstimate(plan.queueEstimate, progress);
+
+  return withQueueEstimate(buildResults(plan, { ...machine, loadAverageAtEnd: currentLoad() }, mutation, scaling, pollPath), queueEstimate);
 }
 
 const isMain = process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1];
