@@ -53,8 +53,14 @@ export class OutboxConsumer {
 
   async #run(): Promise<void> {
     let groupsReady = false;
+    let failures = 0;
     while (this.#running) {
       let handled = 0;
+      // Not connected yet (start-up) or not any more (an outage): wait for the connection, not in a loop of errors.
+      if (this.options.redis.status !== 'ready') {
+        await this.#whenConnected();
+        continue;
+      }
       try {
         if (!groupsReady) groupsReady = await this.#createGroups();
         handled = (await Promise.all(this.#streams.map((stream) => this.#readNew(stream)))).reduce((a, b) => a + b, 0);
@@ -62,11 +68,17 @@ export class OutboxConsumer {
           this.#lastClaim = Date.now();
           await Promise.all(this.#streams.map((stream) => this.#claimAbandoned(stream)));
         }
+        failures = 0;
       } catch (error) {
-        // Redis away: the entries wait in their streams; read them when it is back.
-        this.options.logger.warn({ component: 'webhooks', err: { message: (error as Error).message } }, 'webhook outbox read failed; retrying');
+        // Redis away: the entries wait in their streams; read them when it is back. One line per outage, and
+        // none for a lone failure the next read does not repeat (a cluster client's connection to a seed node
+        // is replaced just after start-up).
+        failures += 1;
+        const entry = { component: 'webhooks', err: { message: (error as Error).message } };
+        if (failures === 2) this.options.logger.warn(entry, 'webhook outbox read failed; retrying');
+        else if (failures === 1) this.options.logger.debug(entry, 'webhook outbox read failed once; retrying');
       }
-      if (handled === 0 && this.#running) await this.#idle(IDLE_WAIT_MS);
+      if (handled === 0 && this.#running) await this.#idle(failures > 0 ? 1_000 : IDLE_WAIT_MS);
     }
   }
 
@@ -126,6 +138,21 @@ export class OutboxConsumer {
       else this.options.logger.warn({ component: 'webhooks', stream, entryId: id }, 'unreadable webhook outbox entry skipped');
       await this.options.redis.xack(stream, GROUP, id);
     }
+  }
+
+  /** Resolves when the connection is ready, or after a second (to look again), or at stop. */
+  #whenConnected(): Promise<void> {
+    return new Promise((resolve) => {
+      const redis = this.options.redis;
+      const done = () => {
+        redis.off('ready', done);
+        clearTimeout(timer);
+        resolve();
+      };
+      const timer = setTimeout(done, 1_000);
+      redis.once('ready', done);
+      this.#wake = done;
+    });
   }
 
   #idle(ms: number): Promise<void> {

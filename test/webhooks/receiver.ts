@@ -98,5 +98,5 @@ export const CREATE_ENDPOINT = `mutation ($url: String!, $titleId: ID, $eventTyp
   createWebhookEndpoint(url: $url, titleId: $titleId, eventTypes: $eventTypes) { secret endpoint { id url titleId eventTypes enabled createdAt } }
 }`;
 export const ROTATE_SECRET = `mutation ($id: ID!) { rotateWebhookSecret(id: $id) { secret endpoint { id } } }`;
-export const DELIVERIES = `query ($id: ID!) { webhookDeliveries(endpointId: $id) { id eventId eventType sessionId attempts lastStatus state nextAttemptAt updatedAt } }`;
+export const DELIVERIES = `query ($id: ID!, $last: Int = 20) { webhookDeliveries(endpointId: $id, last: $last) { id eventId eventType sessionId attempts lastStatus state nextAttemptAt updatedAt } }`;
 export const REQUEST_CLUSTER = `mutation ($titleId: ID!, $sessionId: String!) { requestCluster(titleId: $titleId, sessionId: $sessionId) }`;
