@@ -167,6 +167,32 @@ describe('a receiver that fails', () => {
   });
 });
 
+describe('order and metrics', () => {
+  it('a fulfilled event waits for its session\'s queued event to be delivered, retries included', async () => {
+    const receiver = await newReceiver();
+    await endpointFor(receiver, { titleId: TITLE });
+    receiver.script = [503];
+    const sessionId = sessionPath('webhook-order-retry');
+    await gw.graphql(REQUEST_CLUSTER, { titleId: TITLE, sessionId });
+    await receiver.waitForCalls(1);
+    gw.emulator.setCapacity(1);
+    const calls = await receiver.waitForCalls(3);
+    expect(calls.map((call) => [call.verified?.type, call.status])).toEqual([
+      ['cluster.queued', 503],
+      ['cluster.queued', 204],
+      ['cluster.fulfilled', 204],
+    ]);
+  });
+
+  it('counts attempts by outcome on /metrics, with their duration and what is pending', async () => {
+    const text = await (await fetch(`${gw.url}/metrics`)).text();
+    expect(text).toMatch(/^gsms_webhook_deliveries_total\{outcome="delivered"\} [1-9]\d*$/m);
+    expect(text).toMatch(/^gsms_webhook_deliveries_total\{outcome="retry"\} [1-9]\d*$/m);
+    expect(text).toMatch(/^gsms_webhook_delivery_duration_seconds_count [1-9]\d*$/m);
+    expect(text).toMatch(/^gsms_webhook_pending 0$/m);
+  });
+});
+
 describe('rotating the secret', () => {
   it('signs the next events with the new secret only', async () => {
     const receiver = await newReceiver();
@@ -208,6 +234,26 @@ describe('who may manage endpoints', () => {
     for (const url of ['ftp://hooks.example.com/x', 'https://user:pass@hooks.example.com/x', 'not a url']) {
       const answer = await graphqlWith(gw.url, CREATE_ENDPOINT, { url }, operator);
       expect(answer.errors?.[0]?.extensions?.code, url).toBe('BAD_USER_INPUT');
+    }
+  });
+});
+
+describe('a session still queued when the watch ends', () => {
+  it('raises cluster.watch_timeout', async () => {
+    const short = await startTestGateway({
+      emulator: { capacity: 0, pollIntervalMs: 50 },
+      env: { GATEWAY_OPERATOR_KEY_HASHES: OPERATOR_KEY_HASHES, WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true', GSMS_WATCH_TIMEOUT_MS: '300' },
+    });
+    try {
+      const receiver = await newReceiver();
+      const created = await graphqlWith<Created>(short.url, CREATE_ENDPOINT, { url: receiver.url, eventTypes: ['CLUSTER_WATCH_TIMEOUT'] }, operator);
+      receiver.secret = created.data!.createWebhookEndpoint.secret;
+      const sessionId = sessionPath('webhook-watch-timeout');
+      await short.graphql(REQUEST_CLUSTER, { titleId: TITLE, sessionId });
+      const [call] = await receiver.waitForCalls(1);
+      expect(call!.verified).toMatchObject({ type: 'cluster.watch_timeout', data: { sessionId, state: 'QUEUED' } });
+    } finally {
+      await short.close();
     }
   });
 });
