@@ -7,6 +7,7 @@ import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { randomBytes } from 'node:crypto';
 import { readFile, mkdtemp, rm } from 'node:fs/promises';
 import type { IncomingMessage } from 'node:http';
+import { createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
@@ -155,6 +156,8 @@ describe('with OTEL_EXPORTER_OTLP_ENDPOINT set', { timeout: 90_000 }, () => {
       }
       // The first poll links back to the request that queued the session.
       expect(polls.flatMap((poll) => poll.links).some((link) => link.traceId === sent.traceId)).toBe(true);
+      // Polls post the stored credential: it is not exported either.
+      expect(receiver.raw.join('\n')).not.toContain(TOKEN);
     } finally {
       emulator.setCapacity(2);
     }
@@ -228,6 +231,7 @@ describe('with OTEL_EXPORTER_OTLP_ENDPOINT set', { timeout: 90_000 }, () => {
     const operation = spans.find((s) => s.traceId === sent.traceId && s.attributes['graphql.error.codes'] !== undefined)!;
     expect(operation.attributes['graphql.error.codes']).toEqual([...new Set(codes)]);
     expect(operation.status.code).toBe(2);
+    expect(receiver.raw.join('\n')).not.toContain(TOKEN);
   });
 
   it('SIGTERM flushes the spans still batched', async () => {
@@ -247,6 +251,27 @@ describe('with OTEL_EXPORTER_OTLP_ENDPOINT set', { timeout: 90_000 }, () => {
     expect(flushed[0]!.resource['service.name']).toBe('gsms-graphql');
     // The module checker works: this gateway did load the SDK (the unset test relies on it seeing none).
     expect(JSON.parse(await readFile(report, 'utf8'))).toEqual(expect.arrayContaining([expect.stringContaining('@opentelemetry/sdk-node')]));
+  });
+
+  it('SIGTERM does not wait on a collector that never answers for more than the flush limit', async () => {
+    // Accepts connections and never answers a byte.
+    const sockets = new Set<Socket>();
+    const silent = createNetServer((socket) => sockets.add(socket));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = silent.address() as AddressInfo;
+      const gateway = await startGatewayProcess(tracedEnv({ OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}`, OTEL_BSP_SCHEDULE_DELAY: '600000' }), START_TIMEOUT_MS);
+      await post(gateway.url, { query: '{ __typename }' }, {});
+      const stoppedAt = performance.now();
+      await gateway.stop();
+      // 5 s flush limit, plus the app's own stop on a busy machine.
+      const stopMs = performance.now() - stoppedAt;
+      expect(stopMs).toBeLessThan(9_000);
+      expect(sockets.size, 'the exporter did reach the silent collector').toBeGreaterThan(0);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => silent.close(() => resolve()));
+    }
   });
 
   it('exports in the default protocol, http/protobuf, too', async () => {

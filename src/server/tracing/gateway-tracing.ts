@@ -9,6 +9,6 @@ export interface GatewayTracing {
   yogaPlugins: Plugin[];
   /** The poller's `tracePoll`: a span per poll of a session, the poll's upstream attempts as its children. */
   tracePoll<T>(sessionId: string, titleId: string, run: () => Promise<T>): Promise<T>;
-  /** Ends the spans' export: flushes what is batched (call once, on shutdown). */
+  /** Ends the spans' export: flushes what is batched, within 5 s (call once, on shutdown). */
   shutdown(): Promise<void>;
 }

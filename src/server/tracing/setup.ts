@@ -47,9 +47,12 @@ sdk.start();
 await waitForAllMessagesAcknowledged();
 
 const tracer = trace.getTracer('gsms-graphql', packageJson.version);
+const SHUTDOWN_FLUSH_LIMIT_MS = 5_000;
 
 export const tracing: GatewayTracing = {
   yogaPlugins: operationSpanPlugins(trace.getTracerProvider()),
   tracePoll: createPollTracer(tracer),
-  shutdown: () => sdk.shutdown(),
+  // Bounded: a collector that does not answer must not hold the process past its stop (the exporter's own
+  // timeout is 10 s per try); spans still unsent then are lost, as on any crash.
+  shutdown: () => Promise.race([sdk.shutdown(), new Promise<void>((resolve) => setTimeout(resolve, SHUTDOWN_FLUSH_LIMIT_MS).unref())]),
 };
