@@ -28,10 +28,11 @@ export function failureOf(endpoint: Endpoint, recent: Delivery[]): string | null
   if (!endpoint.enabled) return 'disabled: the receiver answered 410 Gone';
   const latest = recent[0];
   const status = (d: Delivery) => (d.lastStatus === null ? 'no answer' : `HTTP ${d.lastStatus}`);
-  if (latest?.state === 'FAILED') return `last delivery failed after ${latest.attempts} attempts (${status(latest)})`;
+  const attempts = (n: number) => `${n} attempt${n === 1 ? '' : 's'}`;
+  if (latest?.state === 'FAILED') return `last delivery failed after ${attempts(latest.attempts)} (${status(latest)})`;
   if (latest?.state === 'PENDING' && latest.attempts > 0) {
     const next = latest.nextAttemptAt ? `, next try ${new Date(latest.nextAttemptAt).toLocaleTimeString()}` : '';
-    return `retrying: ${latest.attempts} failed attempts (${status(latest)})${next}`;
+    return `retrying after ${attempts(latest.attempts)} (${status(latest)})${next}`;
   }
   return null;
 }

@@ -59,7 +59,7 @@ describe('the webhook panel', () => {
     );
     expect(rows).toHaveLength(2);
     expect(rows).toContainEqual([gone.url, 'disabled: the receiver answered 410 Gone']);
-    expect(rows.find((row) => row[0] === failing.url)?.[1]).toMatch(/^retrying: 1 failed attempts \(HTTP 500\), next try /);
+    expect(rows.find((row) => row[0] === failing.url)?.[1]).toMatch(/^retrying after 1 attempt \(HTTP 500\), next try /);
     expect(await page.textContent('#webhook-summary')).toBe('2 of 3 webhook endpoints failing.');
     await saveScreenshot(page, 'dashboard-webhooks');
     expect(errors).toEqual([]);
