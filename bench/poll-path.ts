@@ -54,6 +54,8 @@ export interface PollCost {
   /** Posts in the window ÷ (sessions × intervals in the window): the same rate, counted. */
   polledInWindowPerInterval: number;
   polls: PollStats;
+  /** Intervals of warm-up before the windows, and whether the rate was steady (≥ 0.85 of the sessions) by then. */
+  warmup: { steady: boolean; intervals: number; lastRate: number };
   redis?: RedisPollCost;
 }
 
@@ -142,8 +144,10 @@ export async function measurePollCost(options: PollCostOptions, progress: (line:
         throw new Error(`${label}: the gateways wrote nothing to Redis (does this build read ${Object.keys(redis.env).join(', ')}?)`);
       }
     }
-    // One interval of steady polling before the window: every loop has posted at least once.
-    await sleep(intervalMs);
+    // Freshly started processes run cold (unoptimised code, new connections) and a loaded machine makes that
+    // last: the windows open only once an interval has seen nearly every session polled.
+    const warmup = await waitUntilSteady(emulator, sessions, intervalMs);
+    progress(`  ${label}: ${warmup.steady ? 'steady' : 'NOT steady'} after ${warmup.intervals} intervals (${warmup.lastRate} of the sessions in the last)`);
 
     progress(`  ${label}: CPU, polls, Redis commands over ${options.windowMs} ms`);
     const from = await sampleWindowEdge(probes, pids);
@@ -159,6 +163,7 @@ export async function measurePollCost(options: PollCostOptions, progress: (line:
       pollsPerSessionPerInterval: polls.meanGapMs === null ? 0 : round((intervalMs / polls.meanGapMs) * (polls.sessionsPolled / sessions), 3),
       polledInWindowPerInterval: round(polls.polls / ((sessions * polls.windowMs) / intervalMs), 3),
       polls,
+      warmup,
     };
     if (redis) {
       progress(`  ${label}: round trips under MONITOR over ${options.monitorWindowMs} ms`);
@@ -175,6 +180,21 @@ export async function measurePollCost(options: PollCostOptions, progress: (line:
     await closeAll(children);
     await redis?.dispose();
   }
+}
+
+/** Fewest and most intervals of warm-up before the windows, and the share of sessions an interval must poll. */
+const WARMUP = { minIntervals: 2, maxIntervals: 15, steadyRate: 0.85 };
+
+async function waitUntilSteady(emulator: BenchChild, sessions: number, intervalMs: number): Promise<{ steady: boolean; intervals: number; lastRate: number }> {
+  let lastRate = 0;
+  for (let intervals = 1; intervals <= WARMUP.maxIntervals; intervals += 1) {
+    await emulator.call('openPollWindow');
+    await sleep(intervalMs);
+    const { polls, windowMs } = await emulator.call('closePollWindow');
+    lastRate = round((polls * intervalMs) / windowMs / sessions, 2);
+    if (intervals >= WARMUP.minIntervals && lastRate >= WARMUP.steadyRate) return { steady: true, intervals, lastRate };
+  }
+  return { steady: false, intervals: WARMUP.maxIntervals, lastRate };
 }
 
 interface WindowEdge {
@@ -260,7 +280,13 @@ export interface PollPathFigures {
   ratios: { memoryToBareCpu: number; redisToBareCpu: number[]; clusterToBareCpu: number | null };
 }
 
-type PollPathEntry = Omit<PollCost, 'backend' | 'instances' | 'redis' | 'polls'> & { polls: number; minPollGapMs: number | null; meanPollGapMs: number | null };
+type PollPathEntry = Omit<PollCost, 'backend' | 'instances' | 'redis' | 'polls' | 'warmup'> & {
+  polls: number;
+  minPollGapMs: number | null;
+  meanPollGapMs: number | null;
+  warmupIntervals: number;
+  steadyBeforeWindow: boolean;
+};
 type RedisEntry = Omit<RedisPollCost, 'masters'>;
 
 function entryOf(cost: PollCost): PollPathEntry {
@@ -271,6 +297,8 @@ function entryOf(cost: PollCost): PollPathEntry {
     polls: cost.polls.polls,
     minPollGapMs: cost.polls.minGapMs,
     meanPollGapMs: cost.polls.meanGapMs === null ? null : Math.round(cost.polls.meanGapMs),
+    warmupIntervals: cost.warmup.intervals,
+    steadyBeforeWindow: cost.warmup.steady,
   };
 }
 
