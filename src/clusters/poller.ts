@@ -43,10 +43,8 @@ export interface ClusterPollerOptions {
   afterPoll?: (record: ClusterRecord) => Promise<void> | void;
 }
 
-/** One running loop: how to stop it, and its end. */
+/** One running loop: how to end its wait early (the poller is stopping), and its end. */
 interface Loop {
-  readonly controller: AbortController;
-  /** Ends the current wait early (the loop is stopping). */
   wake: (() => void) | undefined;
   done: Promise<void>;
 }
@@ -60,7 +58,11 @@ export class ClusterPoller {
   readonly #random: () => number;
   readonly #now: () => number;
   readonly #beat: NodeJS.Timeout | undefined;
+  /** Cancels the posts in flight when the poller stops: one signal for every loop, not one per loop or post. */
+  readonly #stopping = new AbortController();
   #beating = false;
+  /** The heartbeat is failing (Redis away): said once per outage, not once per beat. */
+  #beatFailing = false;
   #stopped = false;
 
   constructor(private readonly options: ClusterPollerOptions) {
@@ -70,7 +72,6 @@ export class ClusterPoller {
     this.#now = options.now ?? Date.now;
     if (this.#store.tick) {
       this.#beat = setInterval(() => void this.#tick(), this.#store.heartbeatMs ?? 1_000).unref();
-      void this.#tick();
     }
   }
 
@@ -96,11 +97,9 @@ export class ClusterPoller {
     this.#stopped = true;
     clearInterval(this.#beat);
     await Promise.all(this.#opening.values());
+    this.#stopping.abort();
     const loops = [...this.#loops.values()];
-    for (const loop of loops) {
-      loop.controller.abort();
-      loop.wake?.();
-    }
+    for (const loop of loops) loop.wake?.();
     await Promise.all(loops.map((loop) => loop.done));
     // Let the other instances adopt this one's sessions at their next beat instead of after the heartbeat runs out.
     await this.#store.leave?.().catch((error: unknown) => this.options.logger.warn({ err: error }, 'could not hand sessions over on stop'));
@@ -134,7 +133,7 @@ export class ClusterPoller {
   #start(ticket: PollTicket): void {
     const { logger } = this.options;
     const { sessionId } = ticket;
-    const loop: Loop = { controller: new AbortController(), wake: undefined, done: Promise.resolve() };
+    const loop: Loop = { wake: undefined, done: Promise.resolve() };
     loop.done = this.#pollUntilSettled(ticket, loop)
       .catch((error: unknown) => {
         if (error instanceof RegistryUnavailableError) logger.warn({ sessionId, err: { message: error.message } }, 'poll loop paused: registry unreachable');
@@ -153,10 +152,13 @@ export class ClusterPoller {
     this.#beating = true;
     try {
       const adopted = (await this.#store.tick?.()) ?? [];
+      if (this.#beatFailing) this.options.logger.info({}, 'heartbeat restored');
+      this.#beatFailing = false;
       if (adopted.length > 0) this.options.logger.info({ sessions: adopted.length }, 'adopted the sessions of an instance that stopped');
       for (const sessionId of adopted) void this.#lead(sessionId);
     } catch (error) {
-      this.options.logger.warn({ err: error }, 'heartbeat failed');
+      if (!this.#beatFailing) this.options.logger.warn({ err: error }, 'heartbeat failed; other instances adopt our sessions if it stays down');
+      this.#beatFailing = true;
     } finally {
       this.#beating = false;
     }
@@ -173,7 +175,7 @@ export class ClusterPoller {
   async #pollUntilSettled(first: PollTicket, loop: Loop): Promise<void> {
     const { store, pubsub, gsms, logger, watchTimeoutMs, observer, tracePoll, afterPoll } = this.options;
     const { sessionId } = first;
-    const { signal } = loop.controller;
+    const { signal } = this.#stopping;
     let ticket = first;
     let next = this.#firstPost(ticket);
     let consecutiveErrors = 0;
@@ -268,7 +270,7 @@ export class ClusterPoller {
 
   /** Waits until `at` (epoch ms), returning false when the loop was stopped meanwhile. */
   #sleepUntil(at: number, loop: Loop): Promise<boolean> {
-    if (loop.controller.signal.aborted) return Promise.resolve(false);
+    if (this.#stopped) return Promise.resolve(false);
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
         loop.wake = undefined;

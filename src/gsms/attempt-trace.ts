@@ -15,7 +15,11 @@ export interface AttemptInfo {
   errorCode?: string;
 }
 
-/** The state of one `requestCluster` call across its attempts. */
+/**
+ * The state of one `requestCluster` call across its attempts, and the way to cut it short. No AbortSignal:
+ * a call is cut by aborting the attempt in flight (undici's controller for it) or ending the wait between
+ * attempts, which costs nothing on the happy path, where a signal costs a listener per call and layer.
+ */
 export class CallTrace {
   readonly startedAt = performance.now();
   /** Attempts dispatched so far. */
@@ -27,15 +31,42 @@ export class CallTrace {
    * body must not start another try, which undici would otherwise attempt as a `Range` resume.
    */
   delivered = false;
+  /** Why the call was cut short (the caller cancelled it, or the total-time deadline passed), once it was. */
+  abortReason: Error | undefined;
+  /** The attempt in flight, to abort when the call is cut. */
+  attemptInFlight: Dispatcher.DispatchController | undefined;
+  /** Ends the wait before the next attempt early, when the call is cut meanwhile. */
+  #wake: (() => void) | undefined;
 
   constructor(
     readonly titleId: string,
-    /** Aborts the call: the caller's signal or the total-time deadline. */
-    readonly signal: AbortSignal,
+    /** When the call's total time runs out (`performance.now()` clock). */
+    readonly deadlineAt: number,
   ) {}
 
   get elapsedMs(): number {
     return performance.now() - this.startedAt;
+  }
+
+  abort(reason: Error): void {
+    if (this.abortReason) return;
+    this.abortReason = reason;
+    this.attemptInFlight?.abort(reason);
+    this.#wake?.();
+  }
+
+  /** Waits `delayMs` before the next attempt; `then(reason)` with the abort reason if the call is cut meanwhile. */
+  waitThenRetry(delayMs: number, then: (reason: Error | null) => void): void {
+    if (this.abortReason) return then(this.abortReason);
+    const timer = setTimeout(() => {
+      this.#wake = undefined;
+      then(null);
+    }, delayMs);
+    this.#wake = () => {
+      clearTimeout(timer);
+      this.#wake = undefined;
+      then(this.abortReason ?? new Error('aborted'));
+    };
   }
 }
 
@@ -98,7 +129,10 @@ class AttemptHandler implements Dispatcher.DispatchHandler {
   }
 
   onRequestStart(controller: Dispatcher.DispatchController, context: unknown): void {
+    this.trace.attemptInFlight = controller;
     this.handler.onRequestStart?.(controller, context);
+    // Cut while this attempt waited in the pool: abort it now that it can be.
+    if (this.trace.abortReason) controller.abort(this.trace.abortReason);
   }
 
   onRequestUpgrade(...args: Parameters<Handler['onRequestUpgrade']>): void {

@@ -105,7 +105,7 @@ export function createGsmsClient(options: GsmsClientOptions): GsmsClient {
       { titleId: trace.titleId, attempt, delayMs: decision.delayMs, reason: decision.reason, correlationId: trace.lastCorrelationId },
       'GSMS attempt failed; retrying',
     );
-    waitThenRetry(decision.delayMs, trace.signal, callback);
+    trace.waitThenRetry(decision.delayMs, callback);
   };
 
   const dispatcher = (options.dispatcher ?? pool!).compose(
@@ -127,14 +127,22 @@ export function createGsmsClient(options: GsmsClientOptions): GsmsClient {
     }),
   );
 
+  // The total-time bound also cuts an attempt in flight, so a caller never waits much past maxTotalMs. One
+  // sweep over the calls in flight rather than a timer and an AbortController per call: this is the poller's
+  // hot path, and almost every call ends long before its deadline.
+  const inFlight = new Set<CallTrace>();
+  const deadlines = setInterval(() => {
+    const now = performance.now();
+    for (const trace of inFlight) if (now >= trace.deadlineAt) trace.abort(new Error('GSMS deadline'));
+  }, Math.max(10, Math.min(100, policy.maxTotalMs / 10))).unref();
+
   async function requestCluster(request: ClusterRequest): Promise<ClusterAnswer> {
-    // The total-time bound also cuts an attempt in flight, so a caller never waits much past maxTotalMs.
-    const controller = new AbortController();
-    const deadline = setTimeout(() => controller.abort(new Error('GSMS deadline')), policy.maxTotalMs);
-    const onCallerAbort = () => controller.abort(request.signal?.reason);
-    if (request.signal?.aborted) onCallerAbort();
-    else request.signal?.addEventListener('abort', onCallerAbort, { once: true });
-    const trace = new CallTrace(request.titleId, controller.signal);
+    const trace = new CallTrace(request.titleId, performance.now() + policy.maxTotalMs);
+    const { signal } = request;
+    const onCallerAbort = () => trace.abort(abortReason(signal!));
+    if (signal?.aborted) onCallerAbort();
+    else signal?.addEventListener('abort', onCallerAbort, { once: true });
+    inFlight.add(trace);
     try {
       const answer = await send(request, trace);
       logger?.debug(
@@ -154,13 +162,13 @@ export function createGsmsClient(options: GsmsClientOptions): GsmsClient {
       );
       throw failure;
     } finally {
-      clearTimeout(deadline);
-      request.signal?.removeEventListener('abort', onCallerAbort);
+      inFlight.delete(trace);
+      signal?.removeEventListener('abort', onCallerAbort);
     }
   }
 
   async function send(request: ClusterRequest, trace: CallTrace): Promise<ClusterAnswer> {
-    trace.signal.throwIfAborted();
+    if (trace.abortReason) throw trace.abortReason;
     const response = await dispatcher.request({
       origin,
       method: 'POST',
@@ -174,7 +182,6 @@ export function createGsmsClient(options: GsmsClientOptions): GsmsClient {
       },
       // As XSAPI does: a JSON boolean, and no member at all when false.
       body: JSON.stringify(request.abortIfQueued ? { sessionId: request.sessionId, abortIfQueued: true } : { sessionId: request.sessionId }),
-      signal: trace.signal,
       opaque: trace,
     });
     const { statusCode: status } = response;
@@ -206,7 +213,7 @@ export function createGsmsClient(options: GsmsClientOptions): GsmsClient {
     }
     const details = { correlationId: trace.lastCorrelationId ?? undefined, cause: error };
     if (cancelledByCaller) return new GsmsError('UPSTREAM_UNAVAILABLE', `GSMS call cancelled by the caller after ${attempts}`, details);
-    if (trace.signal.aborted) return new GsmsError('UPSTREAM_UNAVAILABLE', `GSMS gave no usable answer within ${policy.maxTotalMs} ms (${attempts})`, details);
+    if (trace.abortReason) return new GsmsError('UPSTREAM_UNAVAILABLE', `GSMS gave no usable answer within ${policy.maxTotalMs} ms (${attempts})`, details);
     const code = (error as { code?: unknown } | null)?.code;
     if (typeof code === 'string' && RETRYABLE_ERROR_CODES.includes(code)) {
       return new GsmsError('UPSTREAM_UNAVAILABLE', `GSMS could not be reached (${code}) after ${attempts}`, details);
@@ -217,7 +224,10 @@ export function createGsmsClient(options: GsmsClientOptions): GsmsClient {
   let closing: Promise<void> | undefined;
   return {
     requestCluster,
-    close: () => (closing ??= pool ? pool.close() : Promise.resolve()),
+    close: () => {
+      clearInterval(deadlines);
+      return (closing ??= pool ? pool.close() : Promise.resolve());
+    },
   };
 }
 
@@ -228,20 +238,6 @@ function notify(hook: () => void): void {
   } catch {
     // Ignored on purpose: metrics are best effort.
   }
-}
-
-/** Waits before letting undici retry; an abort ends the wait and the call at once. */
-function waitThenRetry(delayMs: number, signal: AbortSignal, callback: RetryHandler.OnRetryCallback): void {
-  if (signal.aborted) return callback(abortReason(signal));
-  const onAbort = () => {
-    clearTimeout(timer);
-    callback(abortReason(signal));
-  };
-  const timer = setTimeout(() => {
-    signal.removeEventListener('abort', onAbort);
-    callback(null);
-  }, delayMs);
-  signal.addEventListener('abort', onAbort, { once: true });
 }
 
 function abortReason(signal: AbortSignal): Error {

@@ -127,8 +127,8 @@ export function createGatewayMetrics(): GatewayMetrics {
     upstreamObserver: {
       onAttempt({ status, attempt, durationMs }) {
         const statusLabel = status === null ? 'error' : String(status);
-        upstreamRequests.inc({ status: statusLabel, attempt: String(attempt) });
-        upstreamDuration.observe({ status: statusLabel }, durationMs / 1000);
+        labelled(upstreamRequests, `${statusLabel} ${attempt}`, () => [statusLabel, String(attempt)]).inc();
+        labelled(upstreamDuration, statusLabel, () => [statusLabel]).observe(durationMs / 1000);
       },
       onRetry({ reason }) {
         upstreamRetries.inc({ reason });
@@ -136,7 +136,8 @@ export function createGatewayMetrics(): GatewayMetrics {
     },
     pollObserver: {
       onPoll({ lagMs, ok, changed }) {
-        polls.inc({ outcome: !ok ? 'error' : changed ? 'changed' : 'unchanged' });
+        const outcome = !ok ? 'error' : changed ? 'changed' : 'unchanged';
+        labelled(polls, outcome, () => [outcome]).inc();
         pollLag.observe(lagMs / 1000);
       },
     },
@@ -144,4 +145,17 @@ export function createGatewayMetrics(): GatewayMetrics {
       stateSource = source;
     },
   };
+}
+
+/**
+ * A metric's child for one set of label values, made once: prom-client hashes the label object on every
+ * `inc({…})`, and these are called on every poll and upstream attempt.
+ */
+const children = new WeakMap<object, Map<string, unknown>>();
+function labelled<Child>(metric: { labels(...values: string[]): Child }, key: string, values: () => string[]): Child {
+  let byKey = children.get(metric);
+  if (!byKey) children.set(metric, (byKey = new Map()));
+  let child = byKey.get(key) as Child | undefined;
+  if (!child) byKey.set(key, (child = metric.labels(...values())));
+  return child;
 }
