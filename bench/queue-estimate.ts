@@ -46,6 +46,8 @@ export interface QueueEstimatePlan {
   pollIntervalMs: number;
   /** The gateway's Redis variables (REDIS_URL or REDIS_CLUSTER_NODES) for shared state; absent: in memory. */
   redisEnv?: Record<string, string>;
+  /** Return each session's sample too (`--details`), to see where the errors come from. */
+  details?: boolean;
 }
 
 export interface QueueEstimateFigures {
@@ -67,6 +69,8 @@ export interface QueueEstimateFigures {
   pollIntervalMs: number;
   mode: 'memory' | 'redis';
   durationMs: number;
+  /** With `details`: position and estimate shown, real wait, error, and whether it came with the request. */
+  samples?: { position: number; estimateMs: number; actualMs: number; error: number; atRequest: boolean }[];
   /** Set when recorded alone (`--record`) into an earlier full run's results. */
   measuredAt?: string;
 }
@@ -222,6 +226,7 @@ export async function measureQueueEstimate(plan: QueueEstimatePlan, progress: (l
 
   const errors: number[] = [];
   const errorsAtRequest: number[] = [];
+  const samples: NonNullable<QueueEstimateFigures['samples']> = [];
   for (const f of queued) {
     const index = f.events.findIndex((e) => e.state === 'QUEUED' && e.estimatedWaitMs !== null);
     const fulfilled = f.events.find((e) => e.state === 'FULFILLED');
@@ -232,6 +237,7 @@ export async function measureQueueEstimate(plan: QueueEstimatePlan, progress: (l
     const error = Math.abs(shown.estimatedWaitMs! - actual) / actual;
     errors.push(error);
     if (index === 0) errorsAtRequest.push(error);
+    samples.push({ position: shown.queuePosition ?? 0, estimateMs: shown.estimatedWaitMs!, actualMs: Math.round(actual), error: round(error, 3), atRequest: index === 0 });
   }
   const orderViolations = violations.positionsNotConsecutive + violations.notInFifoOrder + violations.servedOutOfOrder + violations.positionWentUp;
   return {
@@ -248,6 +254,7 @@ export async function measureQueueEstimate(plan: QueueEstimatePlan, progress: (l
     pollIntervalMs: plan.pollIntervalMs,
     mode: plan.redisEnv ? 'redis' : 'memory',
     durationMs: Math.round(performance.now() - started),
+    ...(plan.details ? { samples } : {}),
   };
 }
 
@@ -277,6 +284,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     ...(quick ? QUICK_PLAN : FULL_PLAN).queueEstimate,
     ...(interval ? { pollIntervalMs: Number(interval.split('=')[1]) } : {}),
     redisEnv,
+    details: process.argv.includes('--details'),
   };
   const figures = await measureQueueEstimate(plan, (line) => console.error(line));
   console.log(JSON.stringify(figures, null, 2));
