@@ -15,6 +15,8 @@ export interface ReceivedCall {
   verified: { type: string; timestamp: string; data: Record<string, unknown> } | null;
   /** The status the receiver answered. */
   status: number;
+  /** When the call arrived (Date.now()). */
+  receivedAt: number;
 }
 
 export interface TestReceiver {
@@ -62,7 +64,7 @@ export async function startReceiver(): Promise<TestReceiver> {
         verified = null;
       }
       const status = receiver.script.shift() ?? 204;
-      receiver.calls.push({ headers: req.headers, body, verified, status });
+      receiver.calls.push({ headers: req.headers, body, verified, status, receivedAt: Date.now() });
       // -1: never answer (the sender's timeout or death ends it).
       if (status !== -1) res.writeHead(status).end();
       for (const waiter of waiters.filter((w) => receiver.calls.length >= w.count)) {

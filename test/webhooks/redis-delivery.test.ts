@@ -163,10 +163,13 @@ describe('an instance killed with SIGKILL', () => {
     const delivering = [a, b].find((gateway) => gateway.instanceId === jobWorker) ?? a;
     const survivor = delivering === a ? b : a;
     killed.add(delivering);
+    const killedAt = Date.now();
     await delivering.kill();
 
     const calls = await receiver.waitForCalls(2, 60_000);
     expect(calls[1]!.headers['webhook-id']).toBe(eventId);
+    // The job lock (10 s) runs out and the next stalled check (every 5 s) hands the job on.
+    expect(calls[1]!.receivedAt - killedAt).toBeLessThan(30_000);
     expect(calls[1]!.verified?.type).toBe(calls[0]!.verified?.type);
     await expect
       .poll(async () => (await graphqlWith<{ webhookDeliveries: { state: string }[] }>(survivor.url, DELIVERIES, { id: endpointId }, operator)).data?.webhookDeliveries[0]?.state)
