@@ -129,4 +129,19 @@ describe('GraphiQL in Chromium', () => {
     expect(plain.headers['content-encoding']).toBeUndefined();
     expect((await plain.body.text()).length).toBeGreaterThan(100 * KB);
   }, 60_000);
+
+  it('GRAPHIQL=false serves neither the page nor its assets', async () => {
+    gateway ??= await startTestGateway();
+    const html = await (await request(`${gateway.url}/graphql`, { headers: { accept: 'text/html' } })).body.text();
+    const script = /src="(\/graphiql\/graphiql\.[0-9a-f]+\.js)"/.exec(html)?.[1];
+    expect(script).toBeDefined();
+    const closed = await startTestGateway({ env: { GRAPHIQL: 'false' } });
+    try {
+      const asset = await request(`${closed.url}${script}`);
+      await asset.body.dump();
+      expect(asset.statusCode).toBe(404);
+    } finally {
+      await closed.close();
+    }
+  });
 });
