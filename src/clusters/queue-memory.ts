@@ -10,6 +10,7 @@ import type { ClusterRecord } from './cluster-record.js';
 import {
   SERVED_WINDOW,
   estimateWaitMs,
+  observationLagMs,
   summarizeServed,
   type QueueStanding,
   type QueueTracker,
@@ -101,7 +102,7 @@ export class MemoryQueueTracker implements QueueTracker {
     if (event.type === 'cluster.fulfilled') {
       title.served.push(at - title.idleMs);
       if (title.served.length > SERVED_WINDOW + 1) title.served.shift();
-      title.rate = summarizeServed(title.served, title.anchorMs ?? title.served[0]!);
+      title.rate = summarizeServed(title.served, title.anchorMs ?? title.served[0]!, observationLagMs(event.record));
     }
     if (title.line.size === 0) title.idleSince = at;
   }
@@ -111,7 +112,8 @@ export class MemoryQueueTracker implements QueueTracker {
     const title = this.#titles.get(record.titleId);
     const position = title?.line.position(record.sessionId) ?? null;
     if (!title || position === null) return null;
-    return { queuePosition: position, estimatedWaitMs: estimateWaitMs(position, title.rate, this.now() - title.idleMs) };
+    const estimate = estimateWaitMs(position, title.rate, this.now() - title.idleMs, observationLagMs(record));
+    return { queuePosition: position, estimatedWaitMs: estimate };
   }
 
   async settled(): Promise<void> {}

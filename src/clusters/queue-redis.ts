@@ -20,13 +20,14 @@
 import type { Cluster, Redis, Result } from 'ioredis';
 import type { ClusterRecord } from './cluster-record.js';
 import type { Logger } from './logger.js';
-import { SERVED_WINDOW, estimateWaitMs, type QueueStanding, type QueueTracker, type ServiceRate } from './queue-tracker.js';
+import { SERVED_WINDOW, estimateWaitMs, observationLagMs, type QueueStanding, type QueueTracker, type ServiceRate } from './queue-tracker.js';
 import type { ClusterStateEvent } from './state-events.js';
 
-// KEYS: line, seen, served, meta. ARGV: kind (enter | leave | served), session id, at (ms), window.
+// KEYS: line, seen, served, meta. ARGV: kind (enter | leave | served), session id, at (ms), window, lag (ms; see
+// summarizeServed, which this mirrors).
 // Returns 1 when the line changed.
 const APPLY_EVENT = `
-local kind, id, at, window = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
+local kind, id, at, window, lag = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
 if kind == 'enter' then
   if redis.call('ZSCORE', KEYS[1], id) then return 0 end
   if redis.call('ZCARD', KEYS[1]) == 0 then
@@ -63,7 +64,9 @@ if kind == 'served' then
   for i = 4, #served, 2 do maxGap = math.max(maxGap, tonumber(served[i]) - tonumber(served[i - 2])) end
   local intervals = count
   if full then intervals = count - 1 end
-  redis.call('HSET', KEYS[4], 'evidence', count, 'intervals', intervals, 'spanMs', last - start, 'lastServedMs', last, 'maxGapMs', maxGap)
+  local span = last - start
+  if not full then span = math.max(span - lag, span / 2) end
+  redis.call('HSET', KEYS[4], 'evidence', count, 'intervals', intervals, 'spanMs', span, 'lastServedMs', last, 'maxGapMs', maxGap)
 end
 if redis.call('ZCARD', KEYS[1]) == 0 then redis.call('HSET', KEYS[4], 'idleSince', at) end
 return 1
@@ -91,7 +94,7 @@ return { rank, meta[1], meta[2], meta[3], meta[4], meta[5], meta[6] }
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
-    gsmsQueueEvent(line: string, seen: string, served: string, meta: string, kind: string, sessionId: string, at: number, window: number): Result<number, Context>;
+    gsmsQueueEvent(line: string, seen: string, served: string, meta: string, kind: string, sessionId: string, at: number, window: number, lag: number): Result<number, Context>;
     gsmsQueueStanding(line: string, seen: string, meta: string, sessionId: string, now: number, staleBefore: string, score: number): Result<(number | string)[], Context>;
   }
 }
@@ -139,7 +142,7 @@ export class RedisQueueTracker implements QueueTracker {
     const { sessionId, titleId } = event.record;
     const k = this.#keys(titleId);
     const update = this.#redis
-      .gsmsQueueEvent(k.line, k.seen, k.served, k.meta, TYPE_KIND[event.type], sessionId, Date.parse(event.at), SERVED_WINDOW)
+      .gsmsQueueEvent(k.line, k.seen, k.served, k.meta, TYPE_KIND[event.type], sessionId, Date.parse(event.at), SERVED_WINDOW, observationLagMs(event.record))
       .catch((error: unknown) => {
         // The entry is put back (or dropped as stale) by the session's next poll: see "Stale entries".
         this.#logger.warn({ err: error, sessionId, type: event.type }, 'queue tracker could not apply a state event');
@@ -167,7 +170,8 @@ export class RedisQueueTracker implements QueueTracker {
       ? { evidence: evidence!, intervals: intervals!, spanMs: spanMs!, lastServedMs: lastServedMs!, maxGapMs: maxGapMs! }
       : null;
     const position = rank + 1;
-    return { queuePosition: position, estimatedWaitMs: estimateWaitMs(position, rate, now - (Number.isFinite(idleMs) ? idleMs! : 0)) };
+    const nowBusyMs = now - (Number.isFinite(idleMs) ? idleMs! : 0);
+    return { queuePosition: position, estimatedWaitMs: estimateWaitMs(position, rate, nowBusyMs, observationLagMs(record)) };
   }
 
   async settled(): Promise<void> {

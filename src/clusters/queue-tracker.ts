@@ -65,8 +65,12 @@ export interface ServiceRate {
  * began (`anchorMs`). With more than SERVED_WINDOW of them: SERVED_WINDOW intervals between the oldest and
  * the newest. Before that: every fulfilment counted since the queue began (the first cluster's end is one
  * interval after the queue formed, not zero).
+ *
+ * `lagMs`: how late the newest fulfilment was seen, on average (half its poll interval: the gateway notices at
+ * the session's next poll). Between two seen fulfilments the lags cancel; from the anchor, a request time seen
+ * at once, they do not, and early estimates would run long by it: the anchored span leaves it out.
  */
-export function summarizeServed(servedMs: readonly number[], anchorMs: number): ServiceRate | null {
+export function summarizeServed(servedMs: readonly number[], anchorMs: number, lagMs = 0): ServiceRate | null {
   const count = servedMs.length;
   if (count === 0) return null;
   const full = count > SERVED_WINDOW;
@@ -74,19 +78,24 @@ export function summarizeServed(servedMs: readonly number[], anchorMs: number): 
   let maxGapMs = full ? 0 : servedMs[0]! - start;
   for (let i = 1; i < count; i += 1) maxGapMs = Math.max(maxGapMs, servedMs[i]! - servedMs[i - 1]!);
   const lastServedMs = servedMs[count - 1]!;
-  return { evidence: count, intervals: full ? count - 1 : count, spanMs: lastServedMs - start, lastServedMs, maxGapMs };
+  const spanMs = full ? lastServedMs - start : Math.max(lastServedMs - start - lagMs, (lastServedMs - start) / 2);
+  return { evidence: count, intervals: full ? count - 1 : count, spanMs, lastServedMs, maxGapMs };
 }
 
 /**
- * position × mean interval. A pause since the last fulfilment longer than any interval in the window stretches
- * the span by the excess, so a stalled queue's estimates grow instead of promising the old pace.
+ * position × mean interval, plus `lagMs`: half the session's own poll interval, as its subscribers hear of
+ * its fulfilment at its next poll. A pause since the last fulfilment longer than any interval in the window
+ * stretches the span by the excess, so a stalled queue's estimates grow instead of promising the old pace.
  */
-export function estimateWaitMs(position: number, rate: ServiceRate | null, nowBusyMs: number): number | null {
+export function estimateWaitMs(position: number, rate: ServiceRate | null, nowBusyMs: number, lagMs = 0): number | null {
   if (!rate || rate.evidence < MIN_EVIDENCE || rate.intervals <= 0) return null;
   const stall = Math.max(0, nowBusyMs - rate.lastServedMs - rate.maxGapMs);
   const spanMs = Math.max(1, rate.spanMs + stall);
-  return Math.round((position * spanMs) / rate.intervals);
+  return Math.round((position * spanMs) / rate.intervals + lagMs);
 }
+
+/** How late, on average, the gateway sees a session's change: at its next poll. */
+export const observationLagMs = (record: { pollIntervalMs: number }): number => Math.max(0, record.pollIntervalMs) / 2;
 
 /** Whether a new standing is worth an event: a new position, an estimate appearing, or moving by 10% and 1 s. */
 export function standingChanged(previous: QueueStanding | undefined, next: QueueStanding): boolean {

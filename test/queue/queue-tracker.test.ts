@@ -15,13 +15,14 @@ import { deleteKeys, sharedRedis, uniquePrefix } from '../support/redis.js';
 const TITLE = '1234567890';
 const silent = { debug() {}, info() {}, warn() {}, error() {} };
 
-function record(name: string, state: ClusterRecord['state'], at: number, titleId = TITLE): ClusterRecord {
+/** Poll interval 0 by default, so no observation lag enters the arithmetic (one test sets it). */
+function record(name: string, state: ClusterRecord['state'], at: number, titleId = TITLE, pollIntervalMs = 0): ClusterRecord {
   const iso = new Date(at).toISOString();
   return {
     sessionId: `/s/${name}`,
     titleId,
     state,
-    pollIntervalMs: 1000,
+    pollIntervalMs,
     hostName: null,
     region: null,
     portMappings: [],
@@ -43,8 +44,8 @@ const STATE_OF: Record<ClusterStateEventType, ClusterRecord['state']> = {
   'cluster.watch_timeout': 'QUEUED',
 };
 
-function event(type: ClusterStateEventType, name: string, at: number, titleId = TITLE): ClusterStateEvent {
-  return { id: `evt_${name}_${type}`, type, at: new Date(at).toISOString(), record: record(name, STATE_OF[type], at, titleId) };
+function event(type: ClusterStateEventType, name: string, at: number, titleId = TITLE, pollIntervalMs = 0): ClusterStateEvent {
+  return { id: `evt_${name}_${type}`, type, at: new Date(at).toISOString(), record: record(name, STATE_OF[type], at, titleId, pollIntervalMs) };
 }
 
 async function positions(tracker: QueueTracker, names: string[], titleId = TITLE): Promise<(number | null)[]> {
@@ -122,6 +123,18 @@ function trackerBehaviour(make: () => Promise<{ tracker: QueueTracker; now: { va
     await tracker.settled();
     expect(await tracker.standing(record('q4', 'QUEUED', t0))).toEqual({ queuePosition: 1, estimatedWaitMs: 1_000 });
     expect(await tracker.standing(record('q11', 'QUEUED', t0))).toEqual({ queuePosition: 8, estimatedWaitMs: 8_000 });
+  });
+
+  it('counts the poll lag: out of the span from the queue start, into the session\'s own wait', async () => {
+    const { tracker, now } = await make();
+    const t0 = 1_800_000_500_000;
+    for (let i = 0; i < 6; i += 1) tracker.onStateEvent(event('cluster.queued', `l${i}`, t0, TITLE, 400));
+    // Served every second but seen 200 ms late on average (polled every 400 ms): 4 in 4.2 s is still 1 s each.
+    for (let i = 0; i < 4; i += 1) tracker.onStateEvent(event('cluster.fulfilled', `l${i}`, t0 + 1_000 * (i + 1) + 200, TITLE, 400));
+    now.value = t0 + 4_300;
+    await tracker.settled();
+    // Position 2: 2 × 1 s, plus the 200 ms until this session's own poll sees it served.
+    expect(await tracker.standing(record('l5', 'QUEUED', t0, TITLE, 400))).toEqual({ queuePosition: 2, estimatedWaitMs: 2_200 });
   });
 
   it('stops the clock while nothing is queued', async () => {
