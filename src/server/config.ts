@@ -103,7 +103,7 @@ export interface RedisConfig {
   /** Prefix of every key and channel, so deployments can share one Redis. */
   keyPrefix: string;
   commandTimeoutMs: number;
-  /** How long a poll lease lasts without renewal (docs/decisions.md, "Poll lease": 5 s). */
+  /** How long a poll lease lasts without renewal (docs/decisions.md, "Poll ownership across instances"). */
   pollLeaseMs: number;
   /** AES-256-GCM key sealing the polling credential stored in Redis. Secret. */
   credentialKey: Buffer;
