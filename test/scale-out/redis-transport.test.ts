@@ -356,3 +356,81 @@ describe.each(TOPOLOGIES)('Redis transport on %s when Redis restarts', (name) =>
     }
   }, 90_000);
 });
+
+/**
+ * A slot moving to another master (resharding, or a replica taking over): commands follow the MOVED reply
+ * instead of failing, and a sharded subscription moves with its channel's slot.
+ */
+describe('Redis transport on cluster when a slot moves to another master', () => {
+  let redis: TestRedis;
+  const prefix = uniquePrefix('transport-moved');
+
+  beforeAll(async () => {
+    redis = await startRedis('cluster');
+  }, 60_000);
+
+  afterAll(async () => {
+    await redis?.dispose();
+  });
+
+  /** Moves the slot of `key` (and its keys) from its master to another, as `redis-cli --cluster reshard` does. */
+  async function moveSlotOf(key: string): Promise<number> {
+    const cluster = redis.cluster!;
+    const from = await cluster.masterOf(key);
+    const to = cluster.ports.find((port) => port !== from)!;
+    const [source, target] = [new Redis({ host: '127.0.0.1', port: from }), new Redis({ host: '127.0.0.1', port: to })];
+    try {
+      const slot = Number(await source.cluster('KEYSLOT', key));
+      const [sourceId, targetId] = [String(await source.cluster('MYID')), String(await target.cluster('MYID'))];
+      await target.cluster('SETSLOT', slot, 'IMPORTING', sourceId);
+      await source.cluster('SETSLOT', slot, 'MIGRATING', targetId);
+      const keys = (await source.cluster('GETKEYSINSLOT', slot, 1_000)) as string[];
+      if (keys.length > 0) await source.migrate('127.0.0.1', to, '', 0, 5_000, 'KEYS', ...keys);
+      for (const port of cluster.ports) {
+        const node = new Redis({ host: '127.0.0.1', port });
+        await node.cluster('SETSLOT', slot, 'NODE', targetId).finally(() => node.disconnect());
+      }
+      await waitUntil(async () => (await cluster.masterOf(key)) === to, 10_000);
+      return to;
+    } finally {
+      source.disconnect();
+      target.disconnect();
+    }
+  }
+
+  it('a command follows MOVED to the new master, and the status subscription goes on there', async () => {
+    const a = instance(redis.topology, prefix);
+    const b = instance(redis.topology, prefix);
+    const sessionId = sessionPath('transport-moved');
+    try {
+      expect(await a.connections.whenConnected(10_000)).toBe(true);
+      expect(await b.connections.whenConnected(10_000)).toBe(true);
+      await a.registry.put(record(sessionId, 1));
+      const events = b.pubsub.subscribe('cluster:status', sessionId)[Symbol.asyncIterator]();
+      try {
+        expect(versionOf(await nextWithin(events, 5_000, 'catch-up'))).toBe(1);
+        const to = await moveSlotOf(a.keyspace.session(sessionId));
+        // The clients' slot maps still name the old master: the read is redirected, not refused.
+        expect((await a.registry.get(sessionId))?.version).toBe(1);
+        expect(await redis.cluster!.masterOf(b.keyspace.statusChannel(sessionId))).toBe(to);
+        const changed = record(sessionId, 2, 'FULFILLED');
+        await a.registry.put(changed);
+        publishChange(a.pubsub, changed);
+        // By pub/sub once the subscriber follows the slot, or by its catch-up when it resubscribes there.
+        const seen: number[] = [];
+        while (!seen.includes(2)) seen.push(versionOf(await nextWithin(events, 15_000, 'version 2 after the move'))!);
+        // And it is live on the new master: a later change arrives too.
+        const last = record(sessionId, 3, 'FULFILLED');
+        await a.registry.put(last);
+        publishChange(a.pubsub, last);
+        while (!seen.includes(3)) seen.push(versionOf(await nextWithin(events, 10_000, 'version 3 after the move'))!);
+        expect(Math.max(...seen)).toBe(3);
+      } finally {
+        await events.return?.();
+      }
+    } finally {
+      await a.connections.close();
+      await b.connections.close();
+    }
+  }, 60_000);
+});
