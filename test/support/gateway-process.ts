@@ -1,7 +1,10 @@
 /**
  * Gateways as real processes (`node --import tsx src/server/main.ts`), for tests that kill one with
- * SIGKILL or run several on one Redis. Each listens on a free port; its JSON log lines are kept, and the
- * "gateway ready" line gives its URL. Every process started here is killed by `stopAllGatewayProcesses`.
+ * SIGKILL or run several on one Redis: pass `REDIS_URL` for one primary or `REDIS_CLUSTER_NODES` for a
+ * Redis Cluster (test/scale-out/topologies.ts gives either), plus `GSMS_CREDENTIAL_KEY`. Only the given
+ * environment reaches the process (with PATH and HOME), so a developer's own REDIS_URL cannot leak in
+ * beside a cluster's nodes. Each listens on a free port; its JSON log lines are kept, and the "gateway
+ * ready" line gives its URL. Every process started here is killed by `stopAllGatewayProcesses`.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
