@@ -85,7 +85,7 @@ export const QUICK_PLAN: BenchPlan = {
     factors: [1],
   },
   // Every configuration, smaller and shorter: the whole part in about a minute.
-  pollPath: { sessions: 400, intervalMs: 1_000, windowMs: 3_000, monitorWindowMs: 2_000, idleWindowMs: 1_000, redisInstances: [1, 2, 4], clusterInstances: 2, clusterMasters: 3 },
+  pollPath: { sessions: 400, intervalMs: 1_000, windowMs: 2_500, monitorWindowMs: 1_500, idleWindowMs: 1_000, redisInstances: [1, 2, 4], clusterInstances: 2, clusterMasters: 3 },
   // The shape at a third of the time scale: about 12 s.
   queueEstimate: { burst: 20, perSecond: 4, durationS: 5, capacity: 4, clusterLifetimeMs: 1_000, pollIntervalMs: 100 },
 };

@@ -71,6 +71,8 @@ export interface RedisPollCost {
   redisScriptCommandsPerPoll: number;
   /** Round trips per poll by command name (EVALSHA, GET, …), from the monitor window. */
   roundTripsByCommand: Record<string, number>;
+  /** Round trips per poll sent to each node, in node order (where a cluster's load lands). */
+  roundTripsPerNode?: number[];
   /** Each master's share of the window's commands, in node order. */
   shardShares: number[];
   largestShardShare: number;
@@ -171,8 +173,9 @@ export async function measurePollCost(options: PollCostOptions, progress: (line:
       await emulator.call('openPollWindow');
       await sleep(options.monitorWindowMs);
       const monitorPolls = (await emulator.call('closePollWindow')).polls;
-      const seen = sumMonitorCounts(monitors.map((monitor) => monitor.close()));
-      figures.redis = redisFigures({ idleFrom, idleTo, from, to, polls: polls.polls, monitorPolls, seen });
+      const perNode = monitors.map((monitor) => monitor.close());
+      figures.redis = redisFigures({ idleFrom, idleTo, from, to, polls: polls.polls, monitorPolls, seen: sumMonitorCounts(perNode) });
+      figures.redis.roundTripsPerNode = perNode.map((counts) => round(counts.clientCommands / Math.max(1, monitorPolls), 2));
     }
     return figures;
   } finally {
