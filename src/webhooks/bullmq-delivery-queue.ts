@@ -5,12 +5,13 @@
  * job lock, and BullMQ's stalled-job check hands the job to another worker, which sends it again with the
  * same `webhook-id`. The queue's keys carry the `{wh}` hash tag, so they share one slot on a Redis Cluster.
  *
- * Ordering: jobs start in the order they were added, but with several workers (and retries) a later event can
- * reach a receiver before an earlier one; receivers order by the payload's `timestamp` (README, Webhooks).
+ * Ordering: a session's deliveries to one endpoint go out one after another, in the order of the changes,
+ * retries included (redis-delivery-order.ts): a job whose turn has not come is delayed, which costs no attempt.
  */
-import { Queue, Worker, type ConnectionOptions } from 'bullmq';
+import { DelayedError, Queue, Worker, type ConnectionOptions } from 'bullmq';
 import { attemptDelivery, type DeliveryAttemptDeps, type DeliveryJob } from './delivery-attempt.js';
 import type { DeliveryQueue } from './delivery-queue.js';
+import type { RedisDeliveryOrder } from './redis-delivery-order.js';
 import { WEBHOOK_HASH_TAG } from './redis-webhook-store.js';
 
 const QUEUE_NAME = 'webhook-deliveries';
@@ -32,7 +33,11 @@ export interface BullmqDeliveryQueueOptions extends DeliveryAttemptDeps {
   keyPrefix: string;
   /** Shown in BullMQ as the worker's name (which instance ran a job). */
   workerName: string;
+  order: RedisDeliveryOrder;
 }
+
+/** How long a delivery waiting for an earlier one of its session waits before it looks again. */
+const TURN_WAIT_MS = 1_000;
 
 export class BullmqDeliveryQueue implements DeliveryQueue {
   readonly #queue: Queue<DeliveryJob>;
@@ -53,10 +58,18 @@ export class BullmqDeliveryQueue implements DeliveryQueue {
     });
     this.#worker = new Worker<DeliveryJob>(
       QUEUE_NAME,
-      async (job) => {
+      async (job, token) => {
+        const turn = await options.order.turn(job.data);
+        if (turn !== true) {
+          // An earlier change of this session is still being delivered: look again once it is next due (and
+          // at least a moment from now), no attempt spent.
+          await job.moveToDelayed(Math.max(Date.now() + TURN_WAIT_MS, turn + TURN_WAIT_MS), token);
+          throw new DelayedError();
+        }
         // attemptsMade counts attempts that ended in a retry; a stalled job's re-run keeps its number.
         const outcome = await attemptDelivery(options, job.data, job.attemptsMade + 1);
         if (outcome === 'retry') throw new Error('webhook attempt failed; retry scheduled');
+        await options.order.finished(job.data);
       },
       {
         connection: options.connection,
@@ -74,10 +87,25 @@ export class BullmqDeliveryQueue implements DeliveryQueue {
     const onError = (error: Error) => options.logger.warn({ component: 'webhooks', err: { message: error.message } }, 'webhook queue error');
     this.#queue.on('error', onError);
     this.#worker.on('error', onError);
+    // A job that threw on its last allowed attempt (Redis away mid-attempt, say) is failed by BullMQ; record
+    // it FAILED too, so it neither reads PENDING forever nor holds back its session's later deliveries.
+    this.#worker.on('failed', (job) => {
+      if (!job || job.attemptsMade < (job.opts.attempts ?? 1)) return;
+      void this.#markFailed(job.data).catch(onError);
+    });
   }
 
   async enqueue(job: DeliveryJob): Promise<void> {
+    await this.options.order.add(job);
     await this.#queue.add('deliver', job, { jobId: job.deliveryId });
+  }
+
+  async #markFailed(job: DeliveryJob): Promise<void> {
+    const delivery = await this.options.store.getDelivery(job.endpointId, job.deliveryId);
+    if (delivery?.state === 'PENDING') {
+      await this.options.store.updateDelivery({ ...delivery, state: 'FAILED', nextAttemptAt: null, updatedAt: new Date().toISOString() });
+    }
+    await this.options.order.finished(job);
   }
 
   async pendingCount(): Promise<number> {

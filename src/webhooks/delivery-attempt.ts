@@ -14,6 +14,8 @@ export interface DeliveryJob {
   endpointId: string;
   eventId: string;
   sessionId: string;
+  /** When the change happened (the event's `at`): a session's deliveries go out in this order. */
+  at: string;
   /** The signed body, fixed when the event was fanned out, so every retry sends the same bytes. */
   body: string;
 }

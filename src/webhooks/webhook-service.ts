@@ -17,6 +17,7 @@ import type { DeliveryQueue } from './delivery-queue.js';
 import { MemoryDeliveryQueue } from './memory-delivery-queue.js';
 import { MemoryWebhookStore } from './memory-webhook-store.js';
 import { OutboxConsumer } from './outbox-consumer.js';
+import { RedisDeliveryOrder } from './redis-delivery-order.js';
 import { RedisWebhookStore } from './redis-webhook-store.js';
 import { deliveryIdOf, endpointMatches, WEBHOOK_EVENT_TYPES, type WebhookDelivery, type WebhookEndpoint } from './webhook-model.js';
 import { webhookPayload } from './webhook-payload.js';
@@ -83,7 +84,13 @@ export function createWebhookService(options: WebhookServiceOptions): WebhookSer
   const sender = createWebhookSender({ timeoutMs: config.timeoutMs, allowPrivateNetworks: config.allowPrivateNetworks });
   const attemptDeps = { store, sender, retrySchedule: config.retrySchedule, logger, observer };
   const queue: DeliveryQueue = redis
-    ? new BullmqDeliveryQueue({ ...attemptDeps, connection: redis.queueConnection, keyPrefix: redis.keyPrefix, workerName: redis.instanceId })
+    ? new BullmqDeliveryQueue({
+        ...attemptDeps,
+        connection: redis.queueConnection,
+        keyPrefix: redis.keyPrefix,
+        workerName: redis.instanceId,
+        order: new RedisDeliveryOrder({ redis: redis.redis, keyPrefix: redis.keyPrefix, store }),
+      })
     : new MemoryDeliveryQueue(attemptDeps);
 
   async function fanOut(event: ClusterStateEvent): Promise<void> {
@@ -110,7 +117,7 @@ export function createWebhookService(options: WebhookServiceOptions): WebhookSer
         const existing = await store.getDelivery(endpoint.id, delivery.id);
         if (existing?.state !== 'PENDING') continue;
       }
-      await queue.enqueue({ deliveryId: delivery.id, endpointId: endpoint.id, eventId: event.id, sessionId: delivery.sessionId, body });
+      await queue.enqueue({ deliveryId: delivery.id, endpointId: endpoint.id, eventId: event.id, sessionId: delivery.sessionId, at: event.at, body });
     }
   }
 

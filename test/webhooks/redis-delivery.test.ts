@@ -17,6 +17,7 @@ const TOKEN = AUTH.split(';')[1]!;
 /** A title of this file's own, so sessions of one test never match another test's endpoint filter. */
 const KILL_TITLE = '777';
 const STALL_TITLE = '778';
+const ORDER_TITLE = '779';
 
 let redis: { url: string; dispose(): Promise<void> };
 let emulator: RunningEmulator;
@@ -122,6 +123,25 @@ describe('two instances on one Redis', () => {
     const deliveries = await graphqlWith<{ webhookDeliveries: { state: string; attempts: number }[] }>(b.url, DELIVERIES, { id: endpointId }, operator);
     expect(deliveries.data?.webhookDeliveries).toHaveLength(2 * sessions.length);
     expect(deliveries.data?.webhookDeliveries.every((d) => d.state === 'DELIVERED' && d.attempts === 1)).toBe(true);
+  }, 60_000);
+});
+
+describe('order across instances and retries', () => {
+  it('a session\'s fulfilled event waits until its queued event, retried once, is delivered', async () => {
+    emulator.setCapacity(0);
+    const { receiver } = await endpointFor(a, { titleId: ORDER_TITLE });
+    receiver.script = [503];
+    const sessionId = sessionPath('order-retry');
+    expect((await b.graphql(REQUEST_CLUSTER, { titleId: ORDER_TITLE, sessionId })).data).toEqual({ requestCluster: 'QUEUED' });
+    await receiver.waitForCalls(1);
+    // Fulfilled now, while the queued event waits 3 s for its retry.
+    emulator.setCapacity(10);
+    const calls = await receiver.waitForCalls(3, 30_000);
+    expect(calls.map((call) => [call.verified?.type, call.status])).toEqual([
+      ['cluster.queued', 503],
+      ['cluster.queued', 204],
+      ['cluster.fulfilled', 204],
+    ]);
   }, 60_000);
 });
 
