@@ -141,6 +141,12 @@ export class RedisClusterRegistry implements ClusterRegistry {
     // A queued record's expiry is set by its watch and stays put from poll to poll: no need to move it.
     const expiryMoved = !w.previous || w.previous.state !== w.record.state || recordExpiresAt(w.previous, retentionMs, watchTimeoutMs) !== expiresAt;
     const event = stateEventFor(w.previous, w.record);
+    if (w.mode === 'poll' && !event && !expiryMoved && w.notBefore !== undefined) {
+      const [rev, owner] = await whileReachable(() =>
+        this.#redis.gsmsWritePoll(keys.session(w.sessionId), String(w.rev), JSON.stringify(w.record), this.#options.instanceId, String(w.notBefore)),
+      );
+      return rev === -1 ? null : { rev, owner };
+    }
     const [rev, owner] = await whileReachable(() =>
       this.#redis.gsmsWriteRecord(
         keys.session(w.sessionId),

@@ -53,6 +53,24 @@ if ARGV[12] ~= '' then redis.call('XADD', KEYS[4], 'MAXLEN', '~', '10000', '*', 
 return {newRev, owner}
 `;
 
+/**
+ * The common case of WRITE_RECORD, kept small because it runs once per poll: an answer that changes neither
+ * the state nor the record's expiry, so no index, outbox or ownership moves. KEYS: session. ARGV: expected
+ * rev, record JSON, this instance, next not-before. Returns as WRITE_RECORD does.
+ */
+const WRITE_POLL = `
+local current = redis.call('HMGET', KEYS[1], 'rev', 'owner')
+if current[1] ~= ARGV[1] then return {-1, ''} end
+local newRev = tonumber(ARGV[1]) + 1
+local owner = current[2] or ''
+if owner == ARGV[3] then
+  redis.call('HSET', KEYS[1], 'v', ARGV[2], 'rev', newRev, 'nb', ARGV[4])
+else
+  redis.call('HSET', KEYS[1], 'v', ARGV[2], 'rev', newRev)
+end
+return {newRev, owner}
+`;
+
 /** KEYS: session. ARGV: rev planned on, this instance, not-before. 1 reserved, 0 not ours, -1 revision moved. */
 const RESERVE_POST = `
 local current = redis.call('HMGET', KEYS[1], 'rev', 'owner')
@@ -94,6 +112,7 @@ return adopted
 declare module 'ioredis' {
   interface RedisCommander<Context> {
     gsmsWriteRecord(...keysThenArgs: string[]): Result<[number, string], Context>;
+    gsmsWritePoll(session: string, rev: string, record: string, owner: string, notBefore: string): Result<[number, string], Context>;
     gsmsReservePost(session: string, rev: string, owner: string, notBefore: string): Result<number, Context>;
     gsmsEndWatch(session: string, outbox: string, held: string, owner: string, sessionId: string, event: string, rev: string): Result<number, Context>;
     gsmsAdopt(deadHeld: string, ownHeld: string, dead: string, owner: string, sessionKeyPrefix: string): Result<string[], Context>;
@@ -101,7 +120,7 @@ declare module 'ioredis' {
 }
 
 /** The command client of either topology: a `Redis` or a `Cluster` (both define scripts the same way). */
-export type RedisCommands = Pick<Redis, 'defineCommand' | 'hget' | 'hmget' | 'zrangebyscore' | 'zcount' | 'zadd' | 'zrem' | 'gsmsWriteRecord' | 'gsmsReservePost' | 'gsmsEndWatch' | 'gsmsAdopt'>;
+export type RedisCommands = Pick<Redis, 'defineCommand' | 'hget' | 'hmget' | 'zrangebyscore' | 'zcount' | 'zadd' | 'zrem' | 'gsmsWriteRecord' | 'gsmsWritePoll' | 'gsmsReservePost' | 'gsmsEndWatch' | 'gsmsAdopt'>;
 
 const defined = new WeakSet<object>();
 
@@ -110,6 +129,7 @@ export function defineScripts(redis: RedisCommands): void {
   if (defined.has(redis)) return;
   defined.add(redis);
   redis.defineCommand('gsmsWriteRecord', { numberOfKeys: 5, lua: WRITE_RECORD });
+  redis.defineCommand('gsmsWritePoll', { numberOfKeys: 1, lua: WRITE_POLL });
   redis.defineCommand('gsmsReservePost', { numberOfKeys: 1, lua: RESERVE_POST });
   redis.defineCommand('gsmsEndWatch', { numberOfKeys: 3, lua: END_WATCH });
   redis.defineCommand('gsmsAdopt', { numberOfKeys: 2, lua: ADOPT });

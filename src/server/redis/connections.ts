@@ -62,7 +62,9 @@ function connectSingle(url: string, commandTimeoutMs: number): Record<Role, Redi
     retryStrategy,
   };
   return {
-    commands: new Redis(url, { ...failFast, connectionName: 'gsms-commands' }),
+    // Auto-pipelining: the commands of one tick (many poll loops' timers fire in the same tick) travel as one
+    // write and are read by Redis in one go, which cuts Redis's CPU per command several times over.
+    commands: new Redis(url, { ...failFast, enableAutoPipelining: true, connectionName: 'gsms-commands' }),
     publish: new Redis(url, { ...failFast, connectionName: 'gsms-publish' }),
     subscribe: new Redis(url, { connectTimeout: commandTimeoutMs, maxRetriesPerRequest: null, retryStrategy, connectionName: 'gsms-subscribe' }),
   };
@@ -84,7 +86,7 @@ function connectCluster(nodes: { host: string; port: number }[], commandTimeoutM
     redisOptions: { maxRetriesPerRequest: 0, commandTimeout: commandTimeoutMs, connectTimeout: commandTimeoutMs, connectionName },
   });
   return {
-    commands: new Cluster(nodes, failFast('gsms-commands')),
+    commands: new Cluster(nodes, { ...failFast('gsms-commands'), enableAutoPipelining: true }),
     publish: new Cluster(nodes, failFast('gsms-publish')),
     subscribe: new Cluster(nodes, {
       clusterRetryStrategy: retryStrategy,
