@@ -105,6 +105,9 @@ describe.each(TOPOLOGIES)('a Redis restart in the middle of a subscription, on %
       const other = await a.graphql(REQUEST, { s: elsewhere }, player);
       expect(other.errors).toBeUndefined();
       expect((await b.graphql(CLUSTER, { s: elsewhere }, player)).data).toEqual({ cluster: { state: 'QUEUED' } });
+      // And it is polled meanwhile (every 200 ms while queued).
+      const polled = () => emulator.requests.filter((r) => r.sessionKey === elsewhere).length;
+      await emulator.waitForRequest(() => polled() >= 3, 10_000);
       expect(await a.status('/ready')).toBe(200);
     } else {
       expect((await a.graphql(REQUEST, { s: sessionPath('outage-2') })).errors?.[0]?.extensions?.code).toBe('REGISTRY_UNAVAILABLE');
