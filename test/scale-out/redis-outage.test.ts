@@ -130,4 +130,31 @@ describe.each(TOPOLOGIES)('a Redis restart in the middle of a subscription, on %
     // Neither process crashed.
     for (const gateway of [a, b]) expect(await gateway.status('/ready')).toBe(200);
   }, 90_000);
+
+  it('the instance heartbeats out for longer than their time: afterwards still one poll per session per interval', async () => {
+    emulator.setCapacity(0);
+    const sessions = [0, 1, 2, 3].map((i) => sessionPath(`heartbeat-${name}-${i}`));
+    for (const [i, sessionId] of sessions.entries()) {
+      expect((await [a, b][i % 2]!.graphql(REQUEST, { s: sessionId })).data).toEqual({ requestCluster: 'QUEUED' });
+    }
+    const postsOf = (sessionId: string) => emulator.requests.filter((r) => r.sessionKey === sessionId).map((r) => r.at);
+    await emulator.waitForRequest(() => sessions.every((s) => postsOf(s).length >= 3), 10_000);
+    // The primary, or the master holding the heartbeats (one small key): every instance looks dead to the
+    // others once it is back, until each beats again.
+    const master = cluster ? await cluster.cluster!.masterOf(keyspace.instances) : undefined;
+    if (single) await single.stop();
+    else await cluster!.cluster!.stop(master!);
+    // Longer than the heartbeat time (3 s by default).
+    await new Promise((resolve) => setTimeout(resolve, 4_000));
+    if (single) await single.start();
+    else await cluster!.cluster!.start(master!);
+    const backAt = Date.now();
+    // Polling goes on for every session, whoever adopted whom.
+    await emulator.waitForRequest(() => sessions.every((s) => postsOf(s).filter((at) => at > backAt).length >= 5), 20_000);
+    for (const sessionId of sessions) {
+      const times = postsOf(sessionId);
+      for (let i = 1; i < times.length; i++) expect(times[i]! - times[i - 1]!, `posts ${i - 1}→${i} of ${sessionId}`).toBeGreaterThanOrEqual(200);
+    }
+    emulator.setCapacity(10);
+  }, 90_000);
 });
