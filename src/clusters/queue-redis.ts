@@ -9,13 +9,15 @@
  * - `queue:{t:<title>}:meta`: hash of the rate summary, the idle clock and the tie counter.
  *
  * Stale entries. The registry stores a change and raises its event; the tracker then updates Redis. An
- * instance that dies in between leaves a fulfilled session in the line, ahead of everyone behind it. Each
- * poll therefore refreshes its session's `seen` score and removes up to 16 entries not seen for
- * `staleAfterMs` (longer than any gap between two polls of a watched session): a stale entry costs the
- * sessions behind it one place for at most that long. A polled session missing from the line (its entry
- * was lost that way, or it was queued before this tracker ran) is put back at its request time.
+ * instance that dies in between leaves a fulfilled session in the line, ahead of everyone behind it. Polls
+ * therefore refresh their session's `seen` score (its first poll on this instance, then every quarter of
+ * `staleAfterMs`) and, in the same script, remove up to 16 entries not seen for `staleAfterMs` (longer than
+ * any gap between two polls of a watched session): a stale entry costs the sessions behind it one place for
+ * at most that long. A polled session missing from the line (its entry was lost that way, or it was queued
+ * before this tracker ran) is put back at its request time.
  *
- * Per poll: one script call (EVALSHA), so one round trip.
+ * Per poll: one round trip, either that script or, on the other polls, ZRANK and HMGET pipelined (plain
+ * commands: a script call costs Redis several times their CPU).
  */
 import type { Cluster, Redis, Result } from 'ioredis';
 import type { ClusterRecord } from './cluster-record.js';
@@ -95,7 +97,7 @@ return { rank, meta[1], meta[2], meta[3], meta[4], meta[5], meta[6] }
 declare module 'ioredis' {
   interface RedisCommander<Context> {
     gsmsQueueEvent(line: string, seen: string, served: string, meta: string, kind: string, sessionId: string, at: number, window: number, lag: number): Result<number, Context>;
-    gsmsQueueStanding(line: string, seen: string, meta: string, sessionId: string, now: number, staleBefore: string, score: number): Result<(number | string)[], Context>;
+    gsmsQueueStanding(line: string, seen: string, meta: string, sessionId: string, now: number, staleBefore: string, score: number): Result<(number | string | null)[], Context>;
   }
 }
 
@@ -111,6 +113,8 @@ export interface RedisQueueTrackerOptions {
   now?: () => number;
 }
 
+const META_FIELDS = ['evidence', 'intervals', 'spanMs', 'lastServedMs', 'maxGapMs', 'idleMs'] as const;
+
 const TYPE_KIND = { 'cluster.queued': 'enter', 'cluster.fulfilled': 'served', 'cluster.aborted': 'leave', 'cluster.watch_timeout': 'leave' } as const;
 
 export class RedisQueueTracker implements QueueTracker {
@@ -121,6 +125,9 @@ export class RedisQueueTracker implements QueueTracker {
   readonly #now: () => number;
   /** The last event update issued: updates go out on one connection in order, so this settles after all. */
   #last: Promise<unknown> = Promise.resolve();
+  /** When this instance last refreshed each polled session's liveness. */
+  readonly #refreshedAt = new Map<string, number>();
+  #sweptAt = 0;
 
   constructor(options: RedisQueueTrackerOptions) {
     this.#redis = options.redis;
@@ -140,6 +147,7 @@ export class RedisQueueTracker implements QueueTracker {
 
   onStateEvent(event: ClusterStateEvent): void {
     const { sessionId, titleId } = event.record;
+    if (event.type !== 'cluster.queued') this.#refreshedAt.delete(sessionId);
     const k = this.#keys(titleId);
     const update = this.#redis
       .gsmsQueueEvent(k.line, k.seen, k.served, k.meta, TYPE_KIND[event.type], sessionId, Date.parse(event.at), SERVED_WINDOW, observationLagMs(event.record))
@@ -154,15 +162,11 @@ export class RedisQueueTracker implements QueueTracker {
     if (record.state !== 'QUEUED') return null;
     const k = this.#keys(record.titleId);
     const now = this.#now();
-    const reply = await this.#redis.gsmsQueueStanding(
-      k.line,
-      k.seen,
-      k.meta,
-      record.sessionId,
-      now,
-      options.polled ? String(now - this.#staleAfterMs) : '',
-      Date.parse(record.requestedAt) * 2048,
-    );
+    const refresh = options.polled === true && this.#dueForRefresh(record.sessionId, now);
+    const reply = refresh
+      ? await this.#redis.gsmsQueueStanding(k.line, k.seen, k.meta, record.sessionId, now, String(now - this.#staleAfterMs), Date.parse(record.requestedAt) * 2048)
+      : await this.#read(k.line, k.meta, record.sessionId);
+    if (reply[0] === null || Number(reply[0]) < 0) return null;
     const rank = Number(reply[0]);
     if (rank < 0) return null;
     const [evidence, intervals, spanMs, lastServedMs, maxGapMs, idleMs] = reply.slice(1).map((v) => (v === '' ? NaN : Number(v)));
@@ -172,6 +176,29 @@ export class RedisQueueTracker implements QueueTracker {
     const position = rank + 1;
     const nowBusyMs = now - (Number.isFinite(idleMs) ? idleMs! : 0);
     return { queuePosition: position, estimatedWaitMs: estimateWaitMs(position, rate, nowBusyMs, observationLagMs(record)) };
+  }
+
+  /** ZRANK and HMGET in one round trip, shaped like the script's reply. */
+  async #read(line: string, meta: string, sessionId: string): Promise<(number | string | null)[]> {
+    const results = await this.#redis.pipeline().zrank(line, sessionId).hmget(meta, ...META_FIELDS).exec();
+    if (!results) throw new Error('queue tracker: pipeline was not run');
+    for (const [error] of results) if (error) throw error;
+    const rank = results[0]![1] as number | null;
+    const fields = (results[1]![1] as (string | null)[]).map((v) => v ?? '');
+    return [rank, ...fields];
+  }
+
+  /** Whether this poll refreshes the session's liveness (see "Stale entries"). */
+  #dueForRefresh(sessionId: string, now: number): boolean {
+    if (now - this.#sweptAt > this.#staleAfterMs) {
+      // Sessions now polled by another instance (or gone without an event here) are forgotten.
+      this.#sweptAt = now;
+      for (const [id, at] of this.#refreshedAt) if (now - at > this.#staleAfterMs) this.#refreshedAt.delete(id);
+    }
+    const last = this.#refreshedAt.get(sessionId);
+    if (last !== undefined && now - last < this.#staleAfterMs / 4) return false;
+    this.#refreshedAt.set(sessionId, now);
+    return true;
   }
 
   async settled(): Promise<void> {
