@@ -7,6 +7,8 @@
  * - Redis CPU per poll: INFO cpu (used_cpu_user + used_cpu_sys, every node) over a window without MONITOR,
  *   less Redis's idle rate read before any gateway connected, ÷ the posts in that window.
  * Both must hold with 1 and 2 instances: Redis work per poll does not grow with the instance count.
+ * Each case starts its own Redis (or cluster), emulator and gateways; about 5 s of windows and warm-up each,
+ * plus process starts (30–80 s per case at a load average of 15–25 on 2 cores; far less on a quiet machine).
  */
 import { describe, expect, it } from 'vitest';
 import { measurePollCost, type PollBackend } from '../../bench/poll-path.js';
