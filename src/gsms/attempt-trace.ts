@@ -122,10 +122,11 @@ class AttemptHandler implements Dispatcher.DispatchHandler {
     this.#attempt = ++trace.attempts;
   }
 
-  #once(info: Omit<AttemptInfo, 'attempt' | 'durationMs'>): void {
+  #once(status: number | null, correlationId: string | null, errorCode?: string): void {
     if (this.#reported) return;
     this.#reported = true;
-    this.report(this.trace, { ...info, attempt: this.#attempt, durationMs: Math.round(performance.now() - this.#startedAt) });
+    const durationMs = Math.round(performance.now() - this.#startedAt);
+    this.report(this.trace, errorCode === undefined ? { status, attempt: this.#attempt, durationMs, correlationId } : { status, attempt: this.#attempt, durationMs, correlationId, errorCode });
   }
 
   onRequestStart(controller: Dispatcher.DispatchController, context: unknown): void {
@@ -144,7 +145,7 @@ class AttemptHandler implements Dispatcher.DispatchHandler {
       const correlationId = headerValue(headers['x-xblcorrelationid']);
       if (correlationId !== null) this.trace.lastCorrelationId = correlationId;
       if (!RETRYABLE_STATUSES.includes(statusCode)) this.trace.delivered = true;
-      this.#once({ status: statusCode, correlationId });
+      this.#once(statusCode, correlationId);
     }
     this.handler.onResponseStart?.(controller, statusCode, headers, statusMessage);
   }
@@ -158,7 +159,7 @@ class AttemptHandler implements Dispatcher.DispatchHandler {
   }
 
   onResponseError(controller: Dispatcher.DispatchController, error: Error): void {
-    this.#once({ status: null, correlationId: null, errorCode: (error as { code?: string }).code ?? error.name });
+    this.#once(null, null, (error as { code?: string }).code ?? error.name);
     this.handler.onResponseError?.(controller, error);
   }
 }

@@ -45,7 +45,7 @@ export interface GsmsClientOptions {
   /** Injected for unit tests (a `MockAgent`); the interceptors are composed on top of it and `close()` leaves it open. */
   dispatcher?: Dispatcher;
   /** pino-compatible. */
-  logger?: { debug(obj: object, msg: string): void; warn(obj: object, msg: string): void };
+  logger?: { debug(obj: object, msg: string): void; warn(obj: object, msg: string): void; isLevelEnabled?(level: string): boolean };
   /** Metrics hooks: `onAttempt` once per HTTP attempt, `onRetry` once per retry scheduled. */
   observer?: {
     onAttempt?(info: AttemptInfo): void;
@@ -80,8 +80,11 @@ export function createGsmsClient(options: GsmsClientOptions): GsmsClient {
         bodyTimeout: options.bodyTimeoutMs ?? 10_000,
       });
 
+  // Debug lines are built only when they will be written: an attempt and an answer per poll otherwise
+  // allocate two objects each for nothing.
+  const debugOn = logger !== undefined && (logger.isLevelEnabled?.('debug') ?? true);
   const reportAttempt = (trace: CallTrace, info: AttemptInfo): void => {
-    logger?.debug({ titleId: trace.titleId, ...info }, 'GSMS attempt');
+    if (debugOn) logger.debug({ titleId: trace.titleId, ...info }, 'GSMS attempt');
     notify(() => observer?.onAttempt?.(info));
   };
 
@@ -139,13 +142,13 @@ export function createGsmsClient(options: GsmsClientOptions): GsmsClient {
   async function requestCluster(request: ClusterRequest): Promise<ClusterAnswer> {
     const trace = new CallTrace(request.titleId, performance.now() + policy.maxTotalMs);
     const { signal } = request;
-    const onCallerAbort = () => trace.abort(abortReason(signal!));
-    if (signal?.aborted) onCallerAbort();
-    else signal?.addEventListener('abort', onCallerAbort, { once: true });
+    if (signal?.aborted) trace.abort(abortReason(signal));
+    const cancellable = signal ? callsCancelledBy(signal) : undefined;
+    cancellable?.add(trace);
     inFlight.add(trace);
     try {
       const answer = await send(request, trace);
-      logger?.debug(
+      if (debugOn) logger.debug(
         { titleId: request.titleId, state: answer.state, attempts: trace.attempts, durationMs: Math.round(trace.elapsedMs), correlationId: answer.correlationId },
         'GSMS answered',
       );
@@ -163,7 +166,7 @@ export function createGsmsClient(options: GsmsClientOptions): GsmsClient {
       throw failure;
     } finally {
       inFlight.delete(trace);
-      signal?.removeEventListener('abort', onCallerAbort);
+      cancellable?.delete(trace);
     }
   }
 
@@ -238,6 +241,23 @@ function notify(hook: () => void): void {
   } catch {
     // Ignored on purpose: metrics are best effort.
   }
+}
+
+/**
+ * The calls a caller's signal cancels. One listener per signal, not one per call: the poller passes the same
+ * signal with every post, and an EventTarget listener added and removed per post was a measurable share of one.
+ */
+const callsBySignal = new WeakMap<AbortSignal, Set<CallTrace>>();
+function callsCancelledBy(signal: AbortSignal): Set<CallTrace> {
+  let calls = callsBySignal.get(signal);
+  if (!calls) {
+    const cancelled = new Set<CallTrace>();
+    signal.addEventListener('abort', () => {
+      for (const trace of cancelled) trace.abort(abortReason(signal));
+    }, { once: true });
+    callsBySignal.set(signal, (calls = cancelled));
+  }
+  return calls;
 }
 
 function abortReason(signal: AbortSignal): Error {

@@ -140,7 +140,8 @@ describe('first come, first served', () => {
 
 describe('cluster lifetime', () => {
   it('frees capacity when a cluster ends, so the queued session becomes Fulfilled', async () => {
-    const emulator = await startTestEmulator({ capacity: 1, clusterLifetimeMs: 50 });
+    // Long enough that b is still queued when asked right after a on a busy machine; short enough to wait out.
+    const emulator = await startTestEmulator({ capacity: 1, clusterLifetimeMs: 600 });
     const first = await post(emulator, 'a');
     expect(await stateOf(emulator, 'b')).toBe('Queued');
     const served = await postUntilState(emulator, { titleId: TITLE, body: { sessionId: sessionPath('b') } }, 'Fulfilled', { deadlineMs: 3000 });
