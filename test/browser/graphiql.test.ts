@@ -81,6 +81,8 @@ describe('GraphiQL in Chromium', () => {
 
     await runTab(page, 'FollowCluster');
     await expect.poll(() => resultText(page), { timeout: 10_000 }).toContain('QUEUED');
+    // While queued, the tab shows where the session stands.
+    expect(await resultText(page)).toContain('queuePosition');
     gateway.emulator.releaseClusters(TITLE);
     await expect.poll(() => resultText(page), { timeout: 10_000 }).toContain('FULFILLED');
     expect(await resultText(page)).toContain('hostName');
