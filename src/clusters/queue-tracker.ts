@@ -91,8 +91,11 @@ export function estimateWaitMs(position: number, rate: ServiceRate | null, nowBu
   if (!rate || rate.evidence < MIN_EVIDENCE || rate.intervals <= 0) return null;
   const stall = Math.max(0, nowBusyMs - rate.lastServedMs - rate.maxGapMs);
   const spanMs = Math.max(1, rate.spanMs + stall);
-  return Math.round((position * spanMs) / rate.intervals + lagMs);
+  // GraphQL's Int is 32-bit: a stalled queue's estimate must not overflow the field (24.8 days is "long").
+  return Math.min(MAX_INT, Math.round((position * spanMs) / rate.intervals + lagMs));
 }
+
+const MAX_INT = 2_147_483_647;
 
 /** How late, on average, the gateway sees a session's change: at its next poll. */
 export const observationLagMs = (record: { pollIntervalMs: number }): number => Math.max(0, record.pollIntervalMs) / 2;

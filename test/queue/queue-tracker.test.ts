@@ -77,6 +77,8 @@ describe('rate arithmetic', () => {
     const rate = summarizeServed([1_000, 2_000, 3_000, 4_000], 0)!;
     expect(estimateWaitMs(2, rate, 4_500)).toBe(2_000);
     expect(estimateWaitMs(2, rate, 9_000)).toBe(Math.round((2 * (4_000 + 4_000)) / 4));
+    // Never past GraphQL's 32-bit Int, however long the stall.
+    expect(estimateWaitMs(1_000, rate, 1e13)).toBe(2_147_483_647);
   });
 
   it('publishes on a new position, an estimate appearing, or a move of 10% and 1 s', () => {
