@@ -59,5 +59,5 @@ describe('npm run bench (on tiny numbers)', () => {
     expect(pollPath.redisCluster).toMatchObject({ masters: 3, instances: TEST_PLAN.pollPath.clusterInstances });
     expect(pollPath.redisCluster!.shardShares).toHaveLength(3);
     expect(formatTable(results)).toContain('Poll path');
-  }, 300_000);
+  }, 420_000);
 });
