@@ -54,13 +54,16 @@ if (requested.errors) throw new Error(`requestCluster failed: ${JSON.stringify(r
 console.log(`requested ${sessionId}: ${requested.data?.requestCluster}`);
 
 const client = createClient({ url: gatewayUrl.replace(/^http/, 'ws'), webSocketImpl: WebSocket, connectionParams: { authorization } });
+let lastLine = '';
 try {
   for await (const result of client.iterate({ query: print(FollowClusterDocument), variables: { sessionId } })) {
     if (result.errors) throw new Error(`clusterStatus failed: ${JSON.stringify(result.errors)}`);
     const status = (result.data as ResultOf<typeof FollowClusterDocument>).clusterStatus;
-    // While queued, a new event comes each time the place in line or the estimate moves.
-    if (status.state === 'QUEUED') console.log(`queued: ${describeStanding(status.queuePosition, status.estimatedWaitMs)}`);
-    else console.log(`state: ${status.state}`);
+    // While queued, a new event comes each time the place in line or the estimate moves (the first may repeat
+    // the current state: print changes only).
+    const line = status.state === 'QUEUED' ? `queued: ${describeStanding(status.queuePosition, status.estimatedWaitMs)}` : `state: ${status.state}`;
+    if (line !== lastLine) console.log(line);
+    lastLine = line;
     if (status.state === 'FULFILLED') {
       const ports = status.portMappings.map((p) => `${p.name}=${p.externalPort}`).join(', ');
       console.log(`server ready: ${status.hostName} (${status.region}) ports ${ports}`);
