@@ -13,7 +13,7 @@ import { upstreamReadinessCheck } from './metrics/upstream-readiness.js';
 import type { ReadinessCheck } from './metrics/readiness.js';
 import { createRedisClusterState, type RedisClusterState } from './redis/shared-state.js';
 import { CredentialCipher } from '../clusters/credential-cipher.js';
-import { queueConnection } from '../webhooks/queue-connection.js';
+import { webhookRedis } from '../webhooks/redis-connections.js';
 import { createWebhookService } from '../webhooks/webhook-service.js';
 import { createWebhookMetrics } from './metrics/webhook-metrics.js';
 import type { GatewayTracing } from './tracing/gateway-tracing.js';
@@ -75,7 +75,7 @@ export function createServices(config: GatewayConfig, gsmsBaseUrl: string, logge
     logger: logger.child({ component: 'webhooks' }),
     observer: webhookMetrics.observer,
     redis: shared && config.redis
-      ? { redis: shared.redis, queueConnection: queueConnection(config.redis.topology), keyPrefix: config.redis.keyPrefix, cipher: new CredentialCipher(config.redis.credentialKey), instanceId: shared.instanceId }
+      ? { ...webhookRedis(config.redis.topology, config.redis.commandTimeoutMs), keyPrefix: config.redis.keyPrefix, cipher: new CredentialCipher(config.redis.credentialKey), instanceId: shared.instanceId }
       : undefined,
   });
   stateEvents.listen((event) => webhooks.onStateEvent(event));

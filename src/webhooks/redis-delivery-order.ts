@@ -12,6 +12,12 @@ import type { WebhookStore } from './webhook-store.js';
 
 const KEEP_MS = 7 * 24 * 3_600_000;
 
+// KEYS: the session's order set. ARGV: event time (ms), delivery id, keep (ms).
+const ADD = `
+redis.call('ZADD', KEYS[1], 'NX', ARGV[1], ARGV[2])
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+return 1`;
+
 export class RedisDeliveryOrder {
   constructor(
     private readonly options: { redis: Redis | Cluster; keyPrefix: string; store: WebhookStore },
@@ -23,8 +29,7 @@ export class RedisDeliveryOrder {
 
   /** Records a delivery as waiting its turn (a second call for the same delivery changes nothing). */
   async add(job: DeliveryJob): Promise<void> {
-    const key = this.#key(job);
-    await this.options.redis.multi().zadd(key, 'NX', Date.parse(job.at), job.deliveryId).pexpire(key, KEEP_MS).exec();
+    await this.options.redis.eval(ADD, 1, this.#key(job), Date.parse(job.at), job.deliveryId, KEEP_MS);
   }
 
   /**

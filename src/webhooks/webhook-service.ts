@@ -60,9 +60,9 @@ export interface WebhookService {
 }
 
 export interface RedisWebhookBackend {
-  /** Commands for the endpoint store and the outbox (the shared command connection). */
+  /** Commands for the endpoint store, the delivery order and the outbox (redis-connections.ts); closed with the service. */
   redis: Redis | Cluster;
-  /** BullMQ's connection (maxRetriesPerRequest: null), or the options it connects with. */
+  /** BullMQ's connection (maxRetriesPerRequest: null), or the options it connects with; closed with the service. */
   queueConnection: ConnectionOptions;
   keyPrefix: string;
   cipher: CredentialCipher;
@@ -170,6 +170,7 @@ export function createWebhookService(options: WebhookServiceOptions): WebhookSer
       await queue.close();
       await sender.close();
       await store.close();
+      if (redis) await redis.redis.quit().catch(() => redis.redis.disconnect());
     },
   };
 }

@@ -1,0 +1,40 @@
+/**
+ * The webhooks' own Redis connections, on the topology the gateway runs on (Redis mode):
+ * - `redis`: commands for the endpoint store, the delivery order and the outbox reader. Fail-fast like the
+ *   gateway's command connection (a mutation gets an error while Redis is away, not a hang), but without its
+ *   auto-pipelining: on a cluster that routes a batch by its first command's first argument, which for
+ *   XREADGROUP, XGROUP, XINFO and EVAL is not a key, and a batch sent to the wrong master fails with MOVED.
+ * - `queueConnection`: BullMQ's, with `maxRetriesPerRequest: null` (its worker blocks and must wait for Redis
+ *   rather than fail), which BullMQ duplicates for its blocking reads.
+ */
+import type { ConnectionOptions } from 'bullmq';
+import { Cluster, Redis } from 'ioredis';
+
+export type WebhookRedisTopology = { kind: 'single'; url: string } | { kind: 'cluster'; nodes: { host: string; port: number }[] };
+
+const retryStrategy = (attempt: number) => Math.min(50 * attempt, 1_000);
+
+export function webhookRedis(topology: WebhookRedisTopology, commandTimeoutMs: number): { redis: Redis | Cluster; queueConnection: ConnectionOptions } {
+  const failFast = { maxRetriesPerRequest: 0, commandTimeout: commandTimeoutMs, connectTimeout: commandTimeoutMs, connectionName: 'gsms-webhooks' };
+  const blocking = { maxRetriesPerRequest: null, connectionName: 'gsms-webhook-queue' };
+  let redis: Redis | Cluster;
+  let queueConnection: Redis | Cluster;
+  if (topology.kind === 'single') {
+    redis = new Redis(topology.url, { ...failFast, enableOfflineQueue: false, retryStrategy });
+    queueConnection = new Redis(topology.url, { ...blocking, retryStrategy });
+  } else {
+    redis = new Cluster(topology.nodes, {
+      enableOfflineQueue: false,
+      retryDelayOnFailover: 0,
+      clusterRetryStrategy: retryStrategy,
+      clusterNodeRetryStrategy: retryStrategy,
+      slotsRefreshInterval: 2_000,
+      slotsRefreshTimeout: commandTimeoutMs,
+      redisOptions: failFast,
+    });
+    queueConnection = new Cluster(topology.nodes, { clusterRetryStrategy: retryStrategy, redisOptions: blocking });
+  }
+  // Errors surface on the calls (and BullMQ reports its own); the connections reconnect by themselves.
+  for (const client of [redis, queueConnection]) client.on('error', () => {});
+  return { redis, queueConnection };
+}
