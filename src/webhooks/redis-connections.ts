@@ -2,8 +2,9 @@
  * The webhooks' own Redis connections, on the topology the gateway runs on (Redis mode):
  * - `redis`: commands for the endpoint store, the delivery order and the outbox reader. Fail-fast like the
  *   gateway's command connection (a mutation gets an error while Redis is away, not a hang), but without its
- *   auto-pipelining: on a cluster that routes a batch by its first command's first argument, which for
- *   XREADGROUP, XGROUP, XINFO and EVAL is not a key, and a batch sent to the wrong master fails with MOVED.
+ *   auto-pipelining: on a cluster that routes a command by the key ioredis' command table names, and for
+ *   XGROUP and XINFO (which the outbox reader sends) the table names none, so they go by their first
+ *   argument (`CREATE`, `CONSUMERS`) to a wrong master and fail with MOVED.
  * - `queueConnection`: BullMQ's, with `maxRetriesPerRequest: null` (its worker blocks and must wait for Redis
  *   rather than fail), which BullMQ duplicates for its blocking reads.
  */
