@@ -36,6 +36,8 @@ export interface SpawnedRedisCluster {
 
 interface ClusterNode {
   port: number;
+  /** The cluster bus port (by default port + 10,000, which may be taken, or above 65,535 for a high free port). */
+  busPort: number;
   dir: string;
   child: ChildProcess | undefined;
 }
@@ -105,6 +107,7 @@ async function startNode(node: ClusterNode): Promise<void> {
     '--port', String(node.port),
     '--bind', '127.0.0.1',
     '--cluster-enabled', 'yes',
+    '--cluster-port', String(node.busPort),
     '--cluster-config-file', join(node.dir, 'nodes.conf'),
     '--cluster-node-timeout', '2000',
     // The other shards keep serving while one master is away (Redis' default refuses every slot then).
@@ -148,7 +151,20 @@ async function stopNode(node: ClusterNode): Promise<void> {
   });
 }
 
+/** Attempts at starting a cluster: a free port can be taken by another process before a node binds it. */
+const START_ATTEMPTS = 3;
+
 export async function spawnRedisCluster({ masters = 3 }: { masters?: number } = {}): Promise<SpawnedRedisCluster> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await spawnOnce(masters);
+    } catch (error) {
+      if (attempt >= START_ATTEMPTS) throw error;
+    }
+  }
+}
+
+async function spawnOnce(masters: number): Promise<SpawnedRedisCluster> {
   const root = await mkdtemp(join(tmpdir(), 'gsms-redis-cluster-'));
   const nodes: ClusterNode[] = [];
   const byPort = (port: number) => {
@@ -179,9 +195,10 @@ export async function spawnRedisCluster({ masters = 3 }: { masters?: number } = 
     // Ports are chosen one by one and may race other processes; a node that cannot bind fails its start.
     for (let i = 0; i < masters; i += 1) {
       const port = await freePort();
+      const busPort = await freePort();
       const dir = join(root, String(port));
       await mkdir(dir);
-      nodes.push({ port, dir, child: undefined });
+      nodes.push({ port, busPort, dir, child: undefined });
     }
     await Promise.all(nodes.map((node) => startNode(node)));
     await run('redis-cli', ['--cluster', 'create', ...nodes.map((node) => `127.0.0.1:${node.port}`), '--cluster-replicas', '0', '--cluster-yes'], 30_000);
