@@ -92,18 +92,23 @@ export function attemptInDispatch(): number {
   return dispatching;
 }
 
+/** Runs `dispatch` (which creates the attempt's undici request synchronously) as attempt number `attempt`. */
+export function dispatchAttempt<T>(attempt: number, dispatch: () => T): T {
+  dispatching = attempt;
+  try {
+    return dispatch();
+  } finally {
+    dispatching = 0;
+  }
+}
+
 /** An interceptor that reports each attempt of a traced request once, when its answer starts or it fails. */
 export function traceAttempts(report: (trace: CallTrace, info: AttemptInfo) => void): Dispatcher.DispatcherComposeInterceptor {
   return (dispatch) => (opts, handler) => {
     const trace = traceOf(opts);
     if (!trace) return dispatch(opts, handler);
     const attemptHandler = new AttemptHandler(trace, handler, report);
-    dispatching = trace.attempts;
-    try {
-      return dispatch(opts, attemptHandler);
-    } finally {
-      dispatching = 0;
-    }
+    return dispatchAttempt(trace.attempts, () => dispatch(opts, attemptHandler));
   };
 }
 
