@@ -16,8 +16,11 @@
  * at most that long. A polled session missing from the line (its entry was lost that way, or it was queued
  * before this tracker ran) is put back at its request time.
  *
- * Per poll: one round trip, either that script or, on the other polls, ZRANK and HMGET pipelined (plain
- * commands: a script call costs Redis several times their CPU).
+ * Per poll: one round trip, either that script or, on the other polls, a plain ZRANK (a script call costs
+ * Redis several times its CPU). The title's rate summary (the meta hash) changes only with a fulfilment, so
+ * an instance reads it at most once per META_TTL_MS per title and shares it among its polls of that title
+ * (HMGET pipelined with that poll's ZRANK); an event applied here drops it at once. Why so frugal: every
+ * session of a title is in that title's slot, so a busy title's polls all land on one Redis master.
  */
 import type { Cluster, Redis, Result } from 'ioredis';
 import type { ClusterRecord } from './cluster-record.js';
@@ -114,6 +117,8 @@ export interface RedisQueueTrackerOptions {
 }
 
 const META_FIELDS = ['evidence', 'intervals', 'spanMs', 'lastServedMs', 'maxGapMs', 'idleMs'] as const;
+/** How long an instance reuses a title's rate summary (changed by a fulfilment on another instance meanwhile). */
+const META_TTL_MS = 1_000;
 
 const TYPE_KIND = { 'cluster.queued': 'enter', 'cluster.fulfilled': 'served', 'cluster.aborted': 'leave', 'cluster.watch_timeout': 'leave' } as const;
 
@@ -128,6 +133,8 @@ export class RedisQueueTracker implements QueueTracker {
   /** When this instance last refreshed each polled session's liveness. */
   readonly #refreshedAt = new Map<string, number>();
   #sweptAt = 0;
+  /** Each title's rate summary as last read here (see "Per poll"). */
+  readonly #meta = new Map<string, { at: number; fields: Promise<string[]> }>();
 
   constructor(options: RedisQueueTrackerOptions) {
     this.#redis = options.redis;
@@ -148,6 +155,7 @@ export class RedisQueueTracker implements QueueTracker {
   onStateEvent(event: ClusterStateEvent): void {
     const { sessionId, titleId } = event.record;
     if (event.type !== 'cluster.queued') this.#refreshedAt.delete(sessionId);
+    this.#meta.delete(titleId);
     const k = this.#keys(titleId);
     const update = this.#redis
       .gsmsQueueEvent(k.line, k.seen, k.served, k.meta, TYPE_KIND[event.type], sessionId, Date.parse(event.at), SERVED_WINDOW, observationLagMs(event.record))
@@ -165,10 +173,10 @@ export class RedisQueueTracker implements QueueTracker {
     const refresh = options.polled === true && this.#dueForRefresh(record.sessionId, now);
     const reply = refresh
       ? await this.#redis.gsmsQueueStanding(k.line, k.seen, k.meta, record.sessionId, now, String(now - this.#staleAfterMs), Date.parse(record.requestedAt) * 2048)
-      : await this.#read(k.line, k.meta, record.sessionId);
+      : await this.#read(record.titleId, k.line, k.meta, record.sessionId, now);
+    if (refresh) this.#meta.set(record.titleId, { at: now, fields: Promise.resolve(reply.slice(1).map(String)) });
     if (reply[0] === null || Number(reply[0]) < 0) return null;
     const rank = Number(reply[0]);
-    if (rank < 0) return null;
     const [evidence, intervals, spanMs, lastServedMs, maxGapMs, idleMs] = reply.slice(1).map((v) => (v === '' ? NaN : Number(v)));
     const rate: ServiceRate | null = Number.isFinite(evidence)
       ? { evidence: evidence!, intervals: intervals!, spanMs: spanMs!, lastServedMs: lastServedMs!, maxGapMs: maxGapMs! }
@@ -178,14 +186,26 @@ export class RedisQueueTracker implements QueueTracker {
     return { queuePosition: position, estimatedWaitMs: estimateWaitMs(position, rate, nowBusyMs, observationLagMs(record)) };
   }
 
-  /** ZRANK and HMGET in one round trip, shaped like the script's reply. */
-  async #read(line: string, meta: string, sessionId: string): Promise<(number | string | null)[]> {
-    const results = await this.#redis.pipeline().zrank(line, sessionId).hmget(meta, ...META_FIELDS).exec();
-    if (!results) throw new Error('queue tracker: pipeline was not run');
-    for (const [error] of results) if (error) throw error;
-    const rank = results[0]![1] as number | null;
-    const fields = (results[1]![1] as (string | null)[]).map((v) => v ?? '');
-    return [rank, ...fields];
+  /** ZRANK, with the title's summary from this instance's copy or (stale) HMGET in the same round trip; shaped like the script's reply. */
+  async #read(titleId: string, line: string, meta: string, sessionId: string, now: number): Promise<(number | string | null)[]> {
+    const cached = this.#meta.get(titleId);
+    if (cached && now - cached.at < META_TTL_MS) {
+      const [rank, fields] = await Promise.all([this.#redis.zrank(line, sessionId), cached.fields]);
+      return [rank, ...fields];
+    }
+    const read = this.#redis.pipeline().zrank(line, sessionId).hmget(meta, ...META_FIELDS).exec();
+    const fields = read.then((results) => {
+      if (!results) throw new Error('queue tracker: pipeline was not run');
+      for (const [error] of results) if (error) throw error;
+      return (results[1]![1] as (string | null)[]).map((v) => v ?? '');
+    });
+    // Concurrent polls of the title share this read; a failed one is not kept.
+    this.#meta.set(titleId, { at: now, fields });
+    fields.catch(() => {
+      if (this.#meta.get(titleId)?.fields === fields) this.#meta.delete(titleId);
+    });
+    const results = await read;
+    return [(results?.[0]?.[1] as number | null) ?? null, ...(await fields)];
   }
 
   /** Whether this poll refreshes the session's liveness (see "Stale entries"). */
