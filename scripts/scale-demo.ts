@@ -2,12 +2,13 @@
  * `npm run demo:scale`: N gateway processes (1, 2, 4) on one Redis in front of one emulator, with queued
  * sessions spread over them, and what the emulator sees: polls per second against sessions and instances.
  * The point: the count is one poll per session per advised interval, however many instances there are,
- * because exactly one instance (the lease holder) polls each session.
+ * because exactly one instance (the session's owner) polls each session.
  *
  * Redis: REDIS_URL, else 127.0.0.1:6379, else a redis-server started on a free port. Each run uses its own
  * key prefix and deletes its keys. Bounded: every phase has a fixed window, and the whole run a deadline.
  *   DEMO_INSTANCES=1,2,4  DEMO_SESSIONS=20,100  DEMO_INTERVAL_MS=500  DEMO_WINDOW_MS=4000
  */
+import { BUCKET_TAGS, RedisKeyspace } from '../src/clusters/redis-keyspace.js';
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
@@ -58,10 +59,13 @@ function measure(emulator: RunningEmulator, sessions: Set<string>, from: number,
   return { pollsPerSecond: polls / ((to - from) / 1000), minGapMs, tooSoon };
 }
 
+/** Queued sessions each instance owns, from its held sets (one per bucket). */
 async function leasesPerInstance(redis: Redis, prefix: string, gateways: GatewayProcess[]): Promise<string> {
-  const keys = await redis.keys(`${prefix}lease:*`);
-  const holders = keys.length > 0 ? await redis.mget(keys) : [];
-  return gateways.map((g) => holders.filter((h) => h === g.instanceId).length).join('/');
+  const keys = new RedisKeyspace(prefix);
+  const owned = await Promise.all(
+    gateways.map(async (g) => (await Promise.all(BUCKET_TAGS.map((tag) => redis.scard(keys.held(tag, g.instanceId ?? '?'))))).reduce((a, b) => a + b, 0)),
+  );
+  return owned.join('/');
 }
 
 async function runWith(instances: number, redisUrl: string, inspect: Redis): Promise<Row[]> {
