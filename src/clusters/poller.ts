@@ -215,9 +215,8 @@ export class ClusterPoller {
       const lagMs = Math.max(0, postedAt - next.postAt);
       let answer: ClusterAnswer;
       try {
-        const post = () =>
-          gsms.requestCluster({ titleId: record.titleId, sessionId, abortIfQueued: false, authorization: ticket.credential, signal });
-        answer = await (tracePoll ? tracePoll(sessionId, record.titleId, post) : post());
+        const call = { titleId: record.titleId, sessionId, abortIfQueued: false, authorization: ticket.credential, signal };
+        answer = await (tracePoll ? tracePoll(sessionId, record.titleId, () => gsms.requestCluster(call)) : gsms.requestCluster(call));
       } catch (error) {
         if (signal.aborted) return;
         consecutiveErrors += 1;

@@ -85,7 +85,7 @@ export function createGsmsClient(options: GsmsClientOptions): GsmsClient {
   const debugOn = logger !== undefined && (logger.isLevelEnabled?.('debug') ?? true);
   const reportAttempt = (trace: CallTrace, info: AttemptInfo): void => {
     if (debugOn) logger.debug({ titleId: trace.titleId, ...info }, 'GSMS attempt');
-    notify(() => observer?.onAttempt?.(info));
+    if (observer?.onAttempt) notify(observer, observer.onAttempt, info);
   };
 
   const retry: RetryHandler.RetryCallback = (error, { state, opts }, callback) => {
@@ -108,7 +108,7 @@ export function createGsmsClient(options: GsmsClientOptions): GsmsClient {
 
   const announceRetry = (trace: CallTrace, decision: { delayMs: number; reason: string }): void => {
     const attempt = trace.attempts;
-    notify(() => observer?.onRetry?.({ attempt, delayMs: decision.delayMs, reason: decision.reason }));
+    if (observer?.onRetry) notify(observer, observer.onRetry, { attempt, delayMs: decision.delayMs, reason: decision.reason });
     logger?.warn(
       { titleId: trace.titleId, attempt, delayMs: decision.delayMs, reason: decision.reason, correlationId: trace.lastCorrelationId },
       'GSMS attempt failed; retrying',
@@ -296,9 +296,9 @@ export function createGsmsClient(options: GsmsClientOptions): GsmsClient {
 }
 
 /** Runs a metrics hook; one that throws must not break the call (it runs inside undici's handlers). */
-function notify(hook: () => void): void {
+function notify<T>(observer: object, hook: (info: T) => void, info: T): void {
   try {
-    hook();
+    hook.call(observer, info);
   } catch {
     // Ignored on purpose: metrics are best effort.
   }
