@@ -16,11 +16,12 @@
  * at most that long. A polled session missing from the line (its entry was lost that way, or it was queued
  * before this tracker ran) is put back at its request time.
  *
- * Per poll: one round trip, either that script or, on the other polls, a plain ZRANK (a script call costs
- * Redis several times its CPU). The title's rate summary (the meta hash) changes only with a fulfilment, so
- * an instance reads it at most once per META_TTL_MS per title and shares it among its polls of that title
- * (HMGET pipelined with that poll's ZRANK); an event applied here drops it at once. Why so frugal: every
- * session of a title is in that title's slot, so a busy title's polls all land on one Redis master.
+ * Per poll: almost nothing. The liveness script runs on a session's first poll here and then every quarter of
+ * staleAfterMs; every other poll's rank goes out in a batch with the title's other polls of the last 20 ms
+ * (one script call: RANK_BATCH_MS). The title's rate summary (the meta hash) changes only with a fulfilment,
+ * so an instance reads it at most once per META_TTL_MS per title and shares it among its polls of that
+ * title; an event applied here drops it at once. Why so frugal: every session of a title is in that title's
+ * slot, so a busy title's polls would otherwise all land on one Redis master.
  */
 import type { Cluster, Redis, Result } from 'ioredis';
 import type { ClusterRecord } from './cluster-record.js';
@@ -97,8 +98,16 @@ for i = 1, 6 do if meta[i] == false then meta[i] = '' end end
 return { rank, meta[1], meta[2], meta[3], meta[4], meta[5], meta[6] }
 `;
 
+// KEYS: line. ARGV: session ids. Returns each one's rank (-1 = not in line), in order.
+const RANKS = `
+local ranks = {}
+for i, id in ipairs(ARGV) do ranks[i] = redis.call('ZRANK', KEYS[1], id) or -1 end
+return ranks
+`;
+
 declare module 'ioredis' {
   interface RedisCommander<Context> {
+    gsmsQueueRanks(line: string, ...sessionIds: string[]): Result<number[], Context>;
     gsmsQueueEvent(line: string, seen: string, served: string, meta: string, kind: string, sessionId: string, at: number, window: number, lag: number): Result<number, Context>;
     gsmsQueueStanding(line: string, seen: string, meta: string, sessionId: string, now: number, staleBefore: string, score: number): Result<(number | string | null)[], Context>;
   }
@@ -119,6 +128,20 @@ export interface RedisQueueTrackerOptions {
 const META_FIELDS = ['evidence', 'intervals', 'spanMs', 'lastServedMs', 'maxGapMs', 'idleMs'] as const;
 /** How long an instance reuses a title's rate summary (changed by a fulfilment on another instance meanwhile). */
 const META_TTL_MS = 1_000;
+/**
+ * Polls' rank lookups of one title wait this long to go out together, as one script call on the title's
+ * master. One ZRANK per poll put every poll of a big title on one master (two thirds of all commands there on
+ * a 3-master cluster, whose other commands the buckets spread evenly); batched, the title's master sees a
+ * call every 20 ms per instance whatever the poll rate, and a standing is at most 20 ms older.
+ */
+const RANK_BATCH_MS = 20;
+const RANK_BATCH_MAX = 500;
+
+interface RankBatch {
+  line: string;
+  ids: string[];
+  waiters: { resolve(rank: number | null): void; reject(error: unknown): void }[];
+}
 
 const TYPE_KIND = { 'cluster.queued': 'enter', 'cluster.fulfilled': 'served', 'cluster.aborted': 'leave', 'cluster.watch_timeout': 'leave' } as const;
 
@@ -135,6 +158,8 @@ export class RedisQueueTracker implements QueueTracker {
   #sweptAt = 0;
   /** Each title's rate summary as last read here (see "Per poll"). */
   readonly #meta = new Map<string, { at: number; fields: Promise<string[]> }>();
+  /** Rank lookups waiting to go out, by title. */
+  readonly #rankBatches = new Map<string, RankBatch>();
 
   constructor(options: RedisQueueTrackerOptions) {
     this.#redis = options.redis;
@@ -144,6 +169,7 @@ export class RedisQueueTracker implements QueueTracker {
     this.#now = options.now ?? Date.now;
     this.#redis.defineCommand('gsmsQueueEvent', { numberOfKeys: 4, lua: APPLY_EVENT });
     this.#redis.defineCommand('gsmsQueueStanding', { numberOfKeys: 3, lua: STANDING });
+    this.#redis.defineCommand('gsmsQueueRanks', { numberOfKeys: 1, lua: RANKS });
   }
 
   /** The title's keys, all in one slot. */
@@ -186,26 +212,45 @@ export class RedisQueueTracker implements QueueTracker {
     return { queuePosition: position, estimatedWaitMs: estimateWaitMs(position, rate, nowBusyMs, observationLagMs(record)) };
   }
 
-  /** ZRANK, with the title's summary from this instance's copy or (stale) HMGET in the same round trip; shaped like the script's reply. */
+  /** The session's rank (batched with the title's other lookups) and the title's summary (this instance's copy, or HMGET once it is stale); shaped like the script's reply. */
   async #read(titleId: string, line: string, meta: string, sessionId: string, now: number): Promise<(number | string | null)[]> {
+    const [rank, fields] = await Promise.all([this.#rank(titleId, line, sessionId), this.#summary(titleId, meta, now)]);
+    return [rank, ...fields];
+  }
+
+  #summary(titleId: string, meta: string, now: number): Promise<string[]> {
     const cached = this.#meta.get(titleId);
-    if (cached && now - cached.at < META_TTL_MS) {
-      const [rank, fields] = await Promise.all([this.#redis.zrank(line, sessionId), cached.fields]);
-      return [rank, ...fields];
-    }
-    const read = this.#redis.pipeline().zrank(line, sessionId).hmget(meta, ...META_FIELDS).exec();
-    const fields = read.then((results) => {
-      if (!results) throw new Error('queue tracker: pipeline was not run');
-      for (const [error] of results) if (error) throw error;
-      return (results[1]![1] as (string | null)[]).map((v) => v ?? '');
-    });
+    if (cached && now - cached.at < META_TTL_MS) return cached.fields;
+    const fields = this.#redis.hmget(meta, ...META_FIELDS).then((values) => values.map((v) => v ?? ''));
     // Concurrent polls of the title share this read; a failed one is not kept.
     this.#meta.set(titleId, { at: now, fields });
     fields.catch(() => {
       if (this.#meta.get(titleId)?.fields === fields) this.#meta.delete(titleId);
     });
-    const results = await read;
-    return [(results?.[0]?.[1] as number | null) ?? null, ...(await fields)];
+    return fields;
+  }
+
+  #rank(titleId: string, line: string, sessionId: string): Promise<number | null> {
+    let batch = this.#rankBatches.get(titleId);
+    if (!batch) {
+      const opened: RankBatch = { line, ids: [], waiters: [] };
+      this.#rankBatches.set(titleId, (batch = opened));
+      setTimeout(() => this.#sendRanks(titleId, opened), RANK_BATCH_MS);
+    }
+    const pending = batch;
+    const rank = new Promise<number | null>((resolve, reject) => pending.waiters.push({ resolve, reject }));
+    pending.ids.push(sessionId);
+    if (pending.ids.length >= RANK_BATCH_MAX) this.#sendRanks(titleId, pending);
+    return rank;
+  }
+
+  #sendRanks(titleId: string, batch: RankBatch): void {
+    if (this.#rankBatches.get(titleId) !== batch) return;
+    this.#rankBatches.delete(titleId);
+    this.#redis.gsmsQueueRanks(batch.line, ...batch.ids).then(
+      (ranks) => batch.waiters.forEach((waiter, i) => waiter.resolve(ranks[i]! < 0 ? null : ranks[i]!)),
+      (error: unknown) => batch.waiters.forEach((waiter) => waiter.reject(error)),
+    );
   }
 
   /** Whether this poll refreshes the session's liveness (see "Stale entries"). */
