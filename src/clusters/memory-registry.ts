@@ -93,7 +93,7 @@ export class MemoryClusterRegistry implements ClusterRegistry, PollStore {
   async open(sessionId: string): Promise<PollTicket | null> {
     const entry = this.#entries.get(sessionId);
     if (!entry || isTerminal(entry.record.state)) return null;
-    return { sessionId, record: entry.record, credential: entry.credential, rev: entry.rev, notBefore: 0, reservedAt: null };
+    return { sessionId, record: entry.record, credential: entry.credential, rev: entry.rev, notBefore: 0, reservedAt: null, provenAt: 0, writtenAt: 0 };
   }
 
   async reserve(ticket: PollTicket): Promise<ReserveResult> {

@@ -19,6 +19,10 @@ export interface PollTicket {
   notBefore: number;
   /** A post at this time is already reserved for this loop by the write that recorded the last answer. */
   reservedAt: number | null;
+  /** When the store last showed this instance owns the session (epoch ms; shared stores). */
+  provenAt: number;
+  /** When the record was last written from this ticket, or read into it (epoch ms). */
+  writtenAt: number;
 }
 
 /** The next post the write reserves, and how long after it nobody else may post. */
@@ -36,6 +40,12 @@ export interface PollStore {
   open(sessionId: string): Promise<PollTicket | null>;
   /** Right before a post that is not reserved yet: reserves it if the session is still ours and unchanged. */
   reserve(ticket: PollTicket, next: NextPost): Promise<ReserveResult>;
+  /**
+   * Shared stores: whether a reserved post may go out without asking the store first. False once this
+   * instance's heartbeat may have run out since the ticket's ownership was last proven (the others may have
+   * adopted its sessions): the poller then proves it with `reserve` before posting.
+   */
+  mayPost?(ticket: PollTicket): boolean;
   /**
    * Records a poll's answer and reserves the next post if the session is still ours. `ticket: null` in the
    * result: not ours any more (or settled): stop. 'stale': the record changed since the ticket was taken

@@ -196,8 +196,9 @@ export class ClusterPoller {
         return;
       }
       if (!(await this.#sleepUntil(next.postAt, loop))) return;
-      if (ticket.reservedAt !== next.postAt) {
-        // Not reserved by the last write: prove the session is still ours, and unchanged, right before posting.
+      if (ticket.reservedAt !== next.postAt || (store.mayPost !== undefined && !store.mayPost(ticket))) {
+        // Not reserved by the last write, or this instance's heartbeat may have lapsed since: prove the session
+        // is still ours, and unchanged, right before posting.
         const reserved = await store.reserve(ticket, next);
         if (reserved === 'lost') {
           logger.info({ sessionId }, 'session polled by another instance now; leaving it to its owner');

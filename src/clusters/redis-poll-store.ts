@@ -11,6 +11,15 @@
  * from the held sets the record scripts keep. Finding orphans therefore costs in proportion to the dead
  * instance's sessions, not to all queued sessions times instances, and keeping ownership costs nothing per
  * session. An instance that was only cut off finds out at its next write (not the owner any more) and stops.
+ *
+ * Most polls cost Redis nothing at all. An answer that changes nothing is written only if the record was last
+ * written RECORD_REFRESH_MS ago or more (so `updatedAt` and `pollCount` in Redis lag the last poll by at
+ * most that); between writes, ownership rests on this instance's own heartbeat: while it is fresh nobody can
+ * have adopted the session, so a post needs no proof. Once the heartbeat may have lapsed (Redis away, a long
+ * pause), every post is proven by a script call again until a fresh beat, and a ticket proven before the
+ * lapse is proven again first. An adopter never posts before "not before", nor before one interval after it
+ * opened the session, which is after the dead instance's last post (that one stopped posting unproven before
+ * its heartbeat ran out).
  */
 import type { ClusterAnswer } from '../gsms/wire.js';
 import { isTerminal, type ClusterRecord } from './cluster-record.js';
@@ -19,9 +28,13 @@ import type { NextPost, PollStore, PollTicket, ReserveResult } from './poll-stor
 import { BUCKET_TAGS, bucketTagOf } from './redis-keyspace.js';
 import type { RedisClusterRegistry } from './redis-registry.js';
 import type { RedisCommands } from './redis-scripts.js';
+import { clampInterval, DEFAULT_POLL_TIMING } from './poll-schedule.js';
 import { applyAnswer, type RecordUpdate } from './registry.js';
 import { whileReachable } from './registry-unavailable.js';
 import { watchTimeoutEvent } from './state-events.js';
+
+/** Longest an unchanged queued record goes unwritten while it is polled. */
+const RECORD_REFRESH_MS = 5_000;
 
 export interface RedisPollStoreOptions {
   redis: RedisCommands;
@@ -43,6 +56,9 @@ export class RedisPollStore implements PollStore {
   readonly #ttlMs: number;
   readonly #outbox: boolean;
   readonly #now: () => Date;
+  /** When the last heartbeat was stored, and since when the heartbeat has been fresh without a lapse. */
+  #beatAt = 0;
+  #freshSince = 0;
 
   constructor(options: RedisPollStoreOptions) {
     this.#redis = options.redis;
@@ -67,17 +83,37 @@ export class RedisPollStore implements PollStore {
     const credential = this.#cipher.open(sealed, sessionId);
     // Loud, not null: a silent null would stop polling with no trace of why.
     if (credential === null) throw new Error('the stored polling credential does not open with this GSMS_CREDENTIAL_KEY; it must be the same on every instance');
-    return { sessionId, record, credential, rev: Number(rev), notBefore: Number(notBefore ?? 0), reservedAt: null };
+    const now = this.#now().getTime();
+    // After the previous owner's last post (see the class comment), and after the request that just posted.
+    const firstPostAt = Math.max(Number(notBefore ?? 0), now + clampInterval(record.pollIntervalMs, DEFAULT_POLL_TIMING));
+    return { sessionId, record, credential, rev: Number(rev), notBefore: firstPostAt, reservedAt: null, provenAt: now, writtenAt: now };
+  }
+
+  #heartbeatFresh(now: number): boolean {
+    return now < this.#beatAt + this.#ttlMs - this.heartbeatMs;
+  }
+
+  mayPost(ticket: PollTicket): boolean {
+    return this.#heartbeatFresh(this.#now().getTime()) && ticket.provenAt >= this.#freshSince;
   }
 
   async reserve(ticket: PollTicket, next: NextPost): Promise<ReserveResult> {
     const key = this.#registry.keys.session(ticket.sessionId);
+    const provenAt = this.#now().getTime();
     const result = await whileReachable(() => this.#redis.gsmsReservePost(key, String(ticket.rev), this.#me, String(next.notBefore)));
+    if (result === 1) ticket.provenAt = provenAt;
     return result === 1 ? 'reserved' : result === -1 ? 'stale' : 'lost';
   }
 
   async recordPoll(ticket: PollTicket, answer: ClusterAnswer, next: NextPost): Promise<{ update: RecordUpdate; ticket: PollTicket | null } | 'stale'> {
-    const update = applyAnswer(ticket.record, answer, this.#now());
+    const now = this.#now();
+    const update = applyAnswer(ticket.record, answer, now);
+    if (!update.changed && now.getTime() - ticket.writtenAt < RECORD_REFRESH_MS && this.mayPost(ticket)) {
+      ticket.record = update.record;
+      ticket.notBefore = next.notBefore;
+      ticket.reservedAt = next.postAt;
+      return { update, ticket };
+    }
     const written = await this.#registry.write({
       sessionId: ticket.sessionId,
       previous: ticket.record,
@@ -92,6 +128,7 @@ export class RedisPollStore implements PollStore {
     ticket.rev = written.rev;
     ticket.notBefore = next.notBefore;
     ticket.reservedAt = next.postAt;
+    ticket.provenAt = ticket.writtenAt = now.getTime();
     return { update, ticket };
   }
 
@@ -115,6 +152,8 @@ export class RedisPollStore implements PollStore {
         this.#redis.zrangebyscore(keys.instances, '-inf', now, 'LIMIT', 0, 8),
       ]),
     );
+    if (!this.#heartbeatFresh(now)) this.#freshSince = now;
+    this.#beatAt = now;
     const adopted: string[] = [];
     for (const instance of dead) {
       if (instance === this.#me) continue;

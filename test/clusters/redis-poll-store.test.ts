@@ -133,6 +133,23 @@ describe('poll store', () => {
     expect(await a.client.sismember(keys.held(bucketTagOf(sessionId), 'a'), sessionId)).toBe(0);
   });
 
+  it('while the heartbeat is fresh, an unchanged answer is not written; a change is, at once', async () => {
+    const a = instance('fresh');
+    const sessionId = sessionPath('lazy-1');
+    await a.store.tick();
+    await a.registry.recordRequest(request(sessionId));
+    const ticket = (await a.store.open(sessionId))!;
+    const revBefore = await a.client.hget(keys.session(sessionId), 'rev');
+    const unchanged = await a.store.recordPoll(ticket, queued, next);
+    expect(unchanged !== 'stale' && unchanged.ticket?.reservedAt).toBe(next.postAt);
+    expect(await a.client.hget(keys.session(sessionId), 'rev')).toBe(revBefore);
+    expect(a.store.mayPost(ticket)).toBe(true);
+    const changed = await a.store.recordPoll(ticket, elsewhere(7), next);
+    expect(changed !== 'stale' && changed.update.changed).toBe(true);
+    expect(Number(await a.client.hget(keys.session(sessionId), 'rev'))).toBe(Number(revBefore) + 1);
+    expect((await a.registry.get(sessionId))?.hostName).toBe('host-7');
+  });
+
   it('a write planned on a record another request changed is refused as stale', async () => {
     const [a, b] = [instance('a'), instance('b')];
     const sessionId = sessionPath('stale-1');
