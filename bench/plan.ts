@@ -41,6 +41,8 @@ export interface PollPathPlan {
   monitorWindowMs: number;
   /** Redis's own idle CPU rate is read over at least this long, before any gateway connects. */
   idleWindowMs: number;
+  /** Longest warm-up before the windows: until the pace is steady and CPU per poll stops falling (poll-path.ts). */
+  maxWarmupMs: number;
   /** Gateway instance counts on one Redis primary. */
   redisInstances: number[];
   /** Gateway instances on the Redis Cluster (0: no cluster configuration). */
@@ -68,7 +70,7 @@ export const FULL_PLAN: BenchPlan = {
     pollWindowIntervals: 4,
     factors: [1, 4, 16],
   },
-  pollPath: { sessions: 2_000, intervalMs: 1_000, windowMs: 10_000, monitorWindowMs: 5_000, idleWindowMs: 2_000, redisInstances: [1, 2, 4], clusterInstances: 2, clusterMasters: 3 },
+  pollPath: { sessions: 2_000, intervalMs: 1_000, windowMs: 10_000, monitorWindowMs: 5_000, idleWindowMs: 2_000, maxWarmupMs: 30_000, redisInstances: [1, 2, 4], clusterInstances: 2, clusterMasters: 3 },
   // The scenario: one title, capacity 4, clusters living 3 s, 40 at once then 2 a second for 30 s.
   queueEstimate: { burst: 40, perSecond: 2, durationS: 30, capacity: 4, clusterLifetimeMs: 3_000, pollIntervalMs: 250 },
 };
@@ -85,7 +87,7 @@ export const QUICK_PLAN: BenchPlan = {
     factors: [1],
   },
   // Every configuration, smaller and shorter: the whole part in about a minute.
-  pollPath: { sessions: 400, intervalMs: 1_000, windowMs: 2_500, monitorWindowMs: 1_500, idleWindowMs: 1_000, redisInstances: [1, 2, 4], clusterInstances: 2, clusterMasters: 3 },
+  pollPath: { sessions: 400, intervalMs: 1_000, windowMs: 2_500, monitorWindowMs: 1_500, idleWindowMs: 1_000, maxWarmupMs: 8_000, redisInstances: [1, 2, 4], clusterInstances: 2, clusterMasters: 3 },
   // The shape at a third of the time scale: about 12 s.
   queueEstimate: { burst: 20, perSecond: 4, durationS: 5, capacity: 4, clusterLifetimeMs: 1_000, pollIntervalMs: 100 },
 };
@@ -103,6 +105,6 @@ export const TEST_PLAN: BenchPlan = {
     factors: [1, 2],
   },
   // One primary with one instance, the cluster with two: every code path, in a few seconds each.
-  pollPath: { sessions: 20, intervalMs: 500, windowMs: 1_000, monitorWindowMs: 1_000, idleWindowMs: 300, redisInstances: [1], clusterInstances: 2, clusterMasters: 3 },
+  pollPath: { sessions: 20, intervalMs: 500, windowMs: 1_000, monitorWindowMs: 1_000, idleWindowMs: 300, maxWarmupMs: 2_000, redisInstances: [1], clusterInstances: 2, clusterMasters: 3 },
   queueEstimate: { burst: 8, perSecond: 4, durationS: 2, capacity: 2, clusterLifetimeMs: 500, pollIntervalMs: 50 },
 };

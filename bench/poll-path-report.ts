@@ -38,14 +38,14 @@ export function formatPollPathTable(figures: PollPathFigures): string {
     `${pad('round trips', 13)}${pad('commands', 10)}${pad('Redis µs', 10)}${pad('lua', 6)}${pad('largest shard', 15)}`;
   const row = (
     name: string,
-    entry: { cpuMicrosPerPoll: number; pollsPerSessionPerInterval: number; polledInWindowPerInterval: number; steadyBeforeWindow: boolean },
+    entry: { cpuMicrosPerPoll: number; pollsPerSessionPerInterval: number; polledInWindowPerInterval: number; steadyBeforeWindow: boolean; cpuSettledBeforeWindow: boolean },
     toBare: number | null,
     redis?: { redisRoundTripsPerPoll: number; redisCommandsPerPoll: number; redisCpuMicrosPerPoll: number; redisScriptCommandsPerPoll: number; largestShardShare: number },
     showShard = false,
   ) =>
     `${name.padEnd(16)}${pad(entry.cpuMicrosPerPoll, 13)}${pad(toBare, 8)}${pad(entry.pollsPerSessionPerInterval, 21)}${pad(entry.polledInWindowPerInterval, 7)}` +
     `${pad(redis?.redisRoundTripsPerPoll, 13)}${pad(redis?.redisCommandsPerPoll, 10)}${pad(redis?.redisCpuMicrosPerPoll, 10)}${pad(redis?.redisScriptCommandsPerPoll, 6)}` +
-    `${pad(showShard ? redis?.largestShardShare : undefined, 15)}${entry.steadyBeforeWindow ? '' : '  (never steady before the window: behind)'}`;
+    `${pad(showShard ? redis?.largestShardShare : undefined, 15)}${entry.steadyBeforeWindow ? '' : '  (never steady before the window: behind)'}${entry.cpuSettledBeforeWindow ? '' : '  (CPU per poll still falling at the window)'}`;
   const cluster = figures.redisCluster;
   const lines = [
     `Poll path: ${figures.sessions} queued sessions at a ${figures.intervalMs} ms interval, no subscribers; window ${figures.windowMs} ms (MONITOR: ${figures.monitorWindowMs} ms); polls counted at the emulator`,

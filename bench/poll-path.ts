@@ -40,6 +40,8 @@ export interface PollCostOptions {
   windowMs: number;
   monitorWindowMs: number;
   idleWindowMs: number;
+  /** Longest warm-up before the windows (default 10 s). */
+  maxWarmupMs?: number;
   /** Masters of the Redis Cluster (backend `cluster`). */
   masters?: number;
 }
@@ -54,8 +56,8 @@ export interface PollCost {
   /** Posts in the window ÷ (sessions × intervals in the window): the same rate, counted. */
   polledInWindowPerInterval: number;
   polls: PollStats;
-  /** Intervals of warm-up before the windows, and whether the rate was steady (≥ 0.85 of the sessions) by then. */
-  warmup: { steady: boolean; intervals: number; lastRate: number };
+  /** How long the warm-up took and what it reached (see warmUp). */
+  warmup: Warmup;
   redis?: RedisPollCost;
 }
 
@@ -148,8 +150,11 @@ export async function measurePollCost(options: PollCostOptions, progress: (line:
     }
     // Freshly started processes run cold (unoptimised code, new connections) and a loaded machine makes that
     // last: the windows open only once an interval has seen nearly every session polled.
-    const warmup = await waitUntilSteady(emulator, sessions, intervalMs);
-    progress(`  ${label}: ${warmup.steady ? 'steady' : 'NOT steady'} after ${warmup.intervals} intervals (${warmup.lastRate} of the sessions in the last)`);
+    const warmup = await warmUp(emulator, pids, sessions, intervalMs, options.maxWarmupMs ?? 10_000);
+    progress(
+      `  ${label}: warm-up ${warmup.ms} ms: pace ${warmup.steady ? 'steady' : 'NOT steady'} (${warmup.lastRate} of the sessions in an interval), ` +
+        `CPU per poll ${warmup.cpuSettled ? 'settled' : 'still moving'}`,
+    );
 
     progress(`  ${label}: CPU, polls, Redis commands over ${options.windowMs} ms`);
     const from = await sampleWindowEdge(probes, pids);
@@ -185,19 +190,48 @@ export async function measurePollCost(options: PollCostOptions, progress: (line:
   }
 }
 
-/** Fewest and most intervals of warm-up before the windows, and the share of sessions an interval must poll. */
-const WARMUP = { minIntervals: 2, maxIntervals: 15, steadyRate: 0.85 };
+/**
+ * Warm-up before the windows, in two steps. First the pace: an interval must see at least 0.85 of the sessions
+ * polled (from the second interval on). Then the cost: V8 keeps optimising a freshly started process for tens
+ * of thousands of polls (a bare loop at 400 polls/s measured 960, 565, 302, 257, 243, 195 µs per poll in
+ * successive 2.5 s blocks), so blocks of two intervals are read until one's CPU per poll is within 10% of the
+ * one before. Both steps stop at `maxWarmupMs`; what was reached is recorded.
+ */
+const WARMUP = { minIntervals: 2, steadyRate: 0.85, cpuBlockIntervals: 2, cpuSettled: 0.1 };
 
-async function waitUntilSteady(emulator: BenchChild, sessions: number, intervalMs: number): Promise<{ steady: boolean; intervals: number; lastRate: number }> {
+export interface Warmup {
+  /** An interval polled at least 0.85 of the sessions. */
+  steady: boolean;
+  /** CPU per poll stopped falling (two blocks within 10%). */
+  cpuSettled: boolean;
+  ms: number;
+  /** Share of the sessions polled in the last interval of the first step. */
+  lastRate: number;
+}
+
+async function warmUp(emulator: BenchChild, pids: readonly number[], sessions: number, intervalMs: number, maxWarmupMs: number): Promise<Warmup> {
+  const started = performance.now();
+  const elapsed = () => performance.now() - started;
   let lastRate = 0;
-  for (let intervals = 1; intervals <= WARMUP.maxIntervals; intervals += 1) {
+  let steady = false;
+  for (let intervals = 1; !steady && (intervals <= WARMUP.minIntervals || elapsed() < maxWarmupMs); intervals += 1) {
     await emulator.call('openPollWindow');
     await sleep(intervalMs);
     const { polls, windowMs } = await emulator.call('closePollWindow');
     lastRate = round((polls * intervalMs) / windowMs / sessions, 2);
-    if (intervals >= WARMUP.minIntervals && lastRate >= WARMUP.steadyRate) return { steady: true, intervals, lastRate };
+    steady = intervals >= WARMUP.minIntervals && lastRate >= WARMUP.steadyRate;
   }
-  return { steady: false, intervals: WARMUP.maxIntervals, lastRate };
+  let cpuSettled = false;
+  for (let previous: number | null = null; steady && !cpuSettled && elapsed() < maxWarmupMs; ) {
+    const before = await totalCpuMicros(pids);
+    await emulator.call('openPollWindow');
+    await sleep(intervalMs * WARMUP.cpuBlockIntervals);
+    const { polls } = await emulator.call('closePollWindow');
+    const perPoll = ((await totalCpuMicros(pids)) - before) / Math.max(1, polls);
+    cpuSettled = previous !== null && Math.abs(perPoll - previous) <= WARMUP.cpuSettled * previous;
+    previous = perPoll;
+  }
+  return { steady, cpuSettled, ms: Math.round(elapsed()), lastRate };
 }
 
 interface WindowEdge {
@@ -246,7 +280,7 @@ function redisFigures(input: {
 }
 
 /** requestCluster for every session through the gateways in turn, each answered QUEUED. */
-async function queueSessions(gatewayUrls: readonly string[], sessionIds: readonly string[]): Promise<void> {
+export async function queueSessions(gatewayUrls: readonly string[], sessionIds: readonly string[]): Promise<void> {
   const targets = gatewayUrls.map((gatewayUrl) => {
     const url = new URL(gatewayUrl);
     return { path: url.pathname, pool: new Pool(url.origin, { connections: 16 }) };
@@ -287,8 +321,9 @@ type PollPathEntry = Omit<PollCost, 'backend' | 'instances' | 'redis' | 'polls' 
   polls: number;
   minPollGapMs: number | null;
   meanPollGapMs: number | null;
-  warmupIntervals: number;
+  warmupMs: number;
   steadyBeforeWindow: boolean;
+  cpuSettledBeforeWindow: boolean;
 };
 type RedisEntry = Omit<RedisPollCost, 'masters'>;
 
@@ -300,8 +335,9 @@ function entryOf(cost: PollCost): PollPathEntry {
     polls: cost.polls.polls,
     minPollGapMs: cost.polls.minGapMs,
     meanPollGapMs: cost.polls.meanGapMs === null ? null : Math.round(cost.polls.meanGapMs),
-    warmupIntervals: cost.warmup.intervals,
+    warmupMs: cost.warmup.ms,
     steadyBeforeWindow: cost.warmup.steady,
+    cpuSettledBeforeWindow: cost.warmup.cpuSettled,
   };
 }
 
@@ -313,7 +349,14 @@ function redisEntryOf(cost: PollCost): PollPathEntry & RedisEntry {
 
 /** Every configuration of the plan, one after another, each in fresh processes. */
 export async function measurePollPath(plan: PollPathPlan, progress: (line: string) => void = () => {}): Promise<PollPathFigures> {
-  const common = { sessions: plan.sessions, intervalMs: plan.intervalMs, windowMs: plan.windowMs, monitorWindowMs: plan.monitorWindowMs, idleWindowMs: plan.idleWindowMs };
+  const common = {
+    sessions: plan.sessions,
+    intervalMs: plan.intervalMs,
+    windowMs: plan.windowMs,
+    monitorWindowMs: plan.monitorWindowMs,
+    idleWindowMs: plan.idleWindowMs,
+    maxWarmupMs: plan.maxWarmupMs,
+  };
   const bare = await measurePollCost({ ...common, backend: 'bare', instances: 1 }, progress);
   const memory = await measurePollCost({ ...common, backend: 'memory', instances: 1 }, progress);
   const redis = [];
