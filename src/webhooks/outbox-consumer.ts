@@ -15,7 +15,13 @@ import type { ClusterStateEvent } from '../clusters/state-events.js';
 
 const GROUP = 'webhooks';
 const BATCH = 100;
+/**
+ * Pause after a pass that found nothing: 250 ms after a busy pass, doubling while the outbox stays empty, up
+ * to 1 s. An idle gateway reads its 16 streams once a second, not four times (each pass is 16 commands, and
+ * this was most of an idle instance's Redis work); an event waits at most a second more.
+ */
 const IDLE_WAIT_MS = 250;
+const MAX_IDLE_WAIT_MS = 1_000;
 const CLAIM_IDLE_MS = 15_000;
 const CLAIM_EVERY_MS = 5_000;
 /** Consumers of instances gone this long with nothing pending are removed from the group. */
@@ -54,6 +60,7 @@ export class OutboxConsumer {
   async #run(): Promise<void> {
     let groupsReady = false;
     let failures = 0;
+    let idleWaitMs = IDLE_WAIT_MS / 2;
     while (this.#running) {
       let handled = 0;
       // Not connected yet (start-up) or not any more (an outage): wait for the connection, not in a loop of errors.
@@ -78,7 +85,8 @@ export class OutboxConsumer {
         if (failures === 2) this.options.logger.warn(entry, 'webhook outbox read failed; retrying');
         else if (failures === 1) this.options.logger.debug(entry, 'webhook outbox read failed once; retrying');
       }
-      if (handled === 0 && this.#running) await this.#idle(failures > 0 ? 1_000 : IDLE_WAIT_MS);
+      idleWaitMs = handled === 0 ? Math.min(idleWaitMs * 2, MAX_IDLE_WAIT_MS) : IDLE_WAIT_MS / 2;
+      if (handled === 0 && this.#running) await this.#idle(failures > 0 ? 1_000 : idleWaitMs);
     }
   }
 
