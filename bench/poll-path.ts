@@ -10,7 +10,9 @@
  * Figures (per poll, polls being the posts the emulator answered in the window):
  * - gateway CPU: utime + stime from /proc of every gateway process over the window, summed;
  * - Redis commands and CPU: `INFO cpu stats` deltas over the same window, summed over nodes, less our own INFO
- *   commands and less Redis's idle CPU rate (read before any gateway connected);
+ *   commands and less the idle CPU rate of Redis with the gateways connected and nothing queued (their own
+ *   heartbeats, outbox reads and connections: work that does not grow with polls); the figure with only
+ *   Redis's own idle rate taken off (read before any gateway connected) is kept beside it;
  * - Redis round trips: `MONITOR` lines not marked `lua`, over a second window (MONITOR costs Redis CPU).
  *
  * `npx tsx bench/poll-path.ts [--quick]` runs this part alone and prints its table and JSON.
@@ -67,8 +69,12 @@ export interface RedisPollCost {
   redisRoundTripsPerPoll: number;
   /** `total_commands_processed` delta (script-internal commands included), less ours, ÷ polls. */
   redisCommandsPerPoll: number;
-  /** `used_cpu_user + used_cpu_sys` delta less the idle rate, ÷ polls, µs. */
+  /** `used_cpu_user + used_cpu_sys` delta less the rate with the gateways connected and idle, ÷ polls, µs: what polling adds. */
   redisCpuMicrosPerPoll: number;
+  /** The same less only Redis's own idle rate: the gateways' background work charged to their polls. */
+  redisCpuMicrosPerPollWithBackground: number;
+  /** Redis's CPU with the gateways connected and nothing queued, µs per second (subtracted above). */
+  backgroundCpuMicrosPerSecond: number;
   /** Commands run inside scripts (MONITOR `lua` lines) ÷ polls in the monitor window. */
   redisScriptCommandsPerPoll: number;
   /** Round trips per poll by command name (EVALSHA, GET, …), from the monitor window. */
@@ -124,6 +130,8 @@ export async function measurePollCost(options: PollCostOptions, progress: (line:
     const idleTo = await sampleWindowEdge(probes);
 
     let pids: number[];
+    let backgroundFrom: WindowEdge | undefined;
+    let backgroundTo: WindowEdge | undefined;
     if (backend === 'bare') {
       const bare = await startChild('barePoller', { upstreamUrl: emulator.url, sessions, sessionPrefix, pollIntervalMs: intervalMs });
       children.push(bare);
@@ -139,6 +147,13 @@ export async function measurePollCost(options: PollCostOptions, progress: (line:
       const gateways = await Promise.all(Array.from({ length: instances }, () => startChild('gateway', { upstreamUrl: emulator.url, env })));
       children.push(...gateways);
       pids = gateways.map((gateway) => gateway.pid);
+      if (redis) {
+        // The gateways' background rate: connected, beating and reading the outbox, with nothing to poll.
+        await sleep(options.idleWindowMs);
+        backgroundFrom = await sampleWindowEdge(probes);
+        await sleep(Math.max(2_000, options.idleWindowMs));
+        backgroundTo = await sampleWindowEdge(probes);
+      }
       progress(`  ${label}: queueing ${sessions} sessions`);
       await queueSessions(
         gateways.map((gateway) => gateway.url),
@@ -179,7 +194,7 @@ export async function measurePollCost(options: PollCostOptions, progress: (line:
       await sleep(options.monitorWindowMs);
       const monitorPolls = (await emulator.call('closePollWindow')).polls;
       const perNode = monitors.map((monitor) => monitor.close());
-      figures.redis = redisFigures({ idleFrom, idleTo, from, to, polls: polls.polls, monitorPolls, seen: sumMonitorCounts(perNode) });
+      figures.redis = redisFigures({ idleFrom, idleTo, backgroundFrom: backgroundFrom!, backgroundTo: backgroundTo!, from, to, polls: polls.polls, monitorPolls, seen: sumMonitorCounts(perNode) });
       figures.redis.roundTripsPerNode = perNode.map((counts) => round(counts.clientCommands / Math.max(1, monitorPolls), 2));
     }
     return figures;
@@ -248,13 +263,15 @@ async function sampleWindowEdge(probes: readonly RedisProbe[], pids: readonly nu
 function redisFigures(input: {
   idleFrom: WindowEdge;
   idleTo: WindowEdge;
+  backgroundFrom: WindowEdge;
+  backgroundTo: WindowEdge;
   from: WindowEdge;
   to: WindowEdge;
   polls: number;
   monitorPolls: number;
   seen: ReturnType<typeof sumMonitorCounts>;
 }): RedisPollCost {
-  const { idleFrom, idleTo, from, to, polls, monitorPolls, seen } = input;
+  const { idleFrom, idleTo, backgroundFrom, backgroundTo, from, to, polls, monitorPolls, seen } = input;
   const delta = (a: WindowEdge, b: WindowEdge, field: keyof RedisNodeSample) => b.nodes.map((node, i) => node[field] - a.nodes[i]![field]);
   const sum = (values: number[]) => values.reduce((total, value) => total + value, 0);
   // With nothing else connected, the idle window's commands are exactly the INFO calls of one pair of samples.
@@ -262,7 +279,9 @@ function redisFigures(input: {
   const idleCpuPerMs = sum(delta(idleFrom, idleTo, 'cpuMicros')) / Math.max(1, idleTo.at - idleFrom.at);
   const commandsPerNode = delta(from, to, 'commands').map((commands, i) => Math.max(0, commands - ownCommandsPerNode[i]!));
   const commands = sum(commandsPerNode);
-  const cpuMicros = sum(delta(from, to, 'cpuMicros')) - idleCpuPerMs * (to.at - from.at);
+  const backgroundCpuPerMs = Math.max(idleCpuPerMs, sum(delta(backgroundFrom, backgroundTo, 'cpuMicros')) / Math.max(1, backgroundTo.at - backgroundFrom.at));
+  const cpuMicros = sum(delta(from, to, 'cpuMicros')) - backgroundCpuPerMs * (to.at - from.at);
+  const cpuMicrosWithBackground = sum(delta(from, to, 'cpuMicros')) - idleCpuPerMs * (to.at - from.at);
   const shardShares = commandsPerNode.map((count) => round(count / Math.max(1, commands), 3));
   const perMonitorPoll = (count: number) => round(count / Math.max(1, monitorPolls), 2);
   return {
@@ -270,11 +289,13 @@ function redisFigures(input: {
     redisRoundTripsPerPoll: perMonitorPoll(seen.clientCommands),
     redisCommandsPerPoll: round(commands / Math.max(1, polls), 2),
     redisCpuMicrosPerPoll: round(cpuMicros / Math.max(1, polls), 1),
+    redisCpuMicrosPerPollWithBackground: round(cpuMicrosWithBackground / Math.max(1, polls), 1),
     redisScriptCommandsPerPoll: perMonitorPoll(seen.scriptCommands),
     roundTripsByCommand: Object.fromEntries(Object.entries(seen.byCommand).sort(([, a], [, b]) => b - a).map(([name, count]) => [name, perMonitorPoll(count)])),
     shardShares,
     largestShardShare: Math.max(...shardShares),
     idleCpuMicrosPerSecond: Math.round(idleCpuPerMs * 1000),
+    backgroundCpuMicrosPerSecond: Math.round(backgroundCpuPerMs * 1000),
     monitorPolls,
   };
 }

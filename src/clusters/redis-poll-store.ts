@@ -34,7 +34,7 @@ import { whileReachable } from './registry-unavailable.js';
 import { watchTimeoutEvent } from './state-events.js';
 
 /** Longest an unchanged queued record goes unwritten while it is polled. */
-const RECORD_REFRESH_MS = 5_000;
+const RECORD_REFRESH_MS = 10_000;
 
 export interface RedisPollStoreOptions {
   redis: RedisCommands;
