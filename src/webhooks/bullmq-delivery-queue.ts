@@ -39,6 +39,9 @@ export interface BullmqDeliveryQueueOptions extends DeliveryAttemptDeps {
 /** How long a delivery waiting for an earlier one of its session waits before it looks again. */
 const TURN_WAIT_MS = 1_000;
 
+/** Longest a stop waits for BullMQ to close cleanly. */
+const CLOSE_WAIT_MS = 3_000;
+
 export class BullmqDeliveryQueue implements DeliveryQueue {
   readonly #queue: Queue<DeliveryJob>;
   readonly #worker: Worker<DeliveryJob>;
@@ -109,14 +112,22 @@ export class BullmqDeliveryQueue implements DeliveryQueue {
   }
 
   async pendingCount(): Promise<number> {
+    // BullMQ waits for its connection without bound: with Redis away a metrics scrape would hang, not fail.
+    const given = this.options.connection as { status?: string };
+    if (given.status !== undefined && given.status !== 'ready') throw new Error('webhook queue: Redis is not connected');
     return this.#queue.getJobCountByTypes('waiting', 'delayed', 'active', 'prioritized');
   }
 
   async close(): Promise<void> {
-    await this.#worker.close();
-    await this.#queue.close();
+    // Bounded: with Redis away BullMQ's close waits for a connection that may never come back.
+    const closed = (async () => {
+      await this.#worker.close();
+      await this.#queue.close();
+    })().catch(() => {});
+    await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, CLOSE_WAIT_MS).unref())]);
     // BullMQ closes the connections it made, not one it was given.
-    const given = this.options.connection as { quit?: () => Promise<unknown> };
-    if (typeof given.quit === 'function') await given.quit().catch(() => {});
+    const given = this.options.connection as { status?: string; quit?: () => Promise<unknown>; disconnect?: () => void };
+    if (given.status === 'ready' && typeof given.quit === 'function') await given.quit().catch(() => given.disconnect?.());
+    else given.disconnect?.();
   }
 }

@@ -50,6 +50,9 @@ describe('GET /metrics', () => {
       gsms_websocket_connections: 'gauge',
       gsms_active_pollers: 'gauge',
       gsms_sessions: 'gauge',
+      gsms_webhook_deliveries_total: 'counter',
+      gsms_webhook_delivery_duration_seconds: 'histogram',
+      gsms_webhook_pending: 'gauge',
     });
     for (const name of ['graphql_envelop_request', 'graphql_envelop_request_duration', 'graphql_envelop_error_result', 'graphql_yoga_http_duration', 'nodejs_eventloop_lag_seconds', 'process_cpu_seconds_total']) {
       expect(scraped.types.has(name), name).toBe(true);
