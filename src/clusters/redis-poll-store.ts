@@ -56,7 +56,7 @@ export class RedisPollStore implements PollStore {
   readonly #ttlMs: number;
   readonly #outbox: boolean;
   readonly #now: () => Date;
-  /** When the last heartbeat was stored, and since when the heartbeat has been fresh without a lapse. */
+  /** When the last heartbeat was stored, and from when posts may again go out unproven after a lapse. */
   #beatAt = 0;
   #freshSince = 0;
 
@@ -152,7 +152,10 @@ export class RedisPollStore implements PollStore {
         this.#redis.zrangebyscore(keys.instances, '-inf', now, 'LIMIT', 0, 8),
       ]),
     );
-    if (!this.#heartbeatFresh(now)) this.#freshSince = now;
+    // Back from a lapse: another instance may have read our run-out heartbeat just before this beat landed and
+    // be adopting our sessions right now. Prove every post for one more heartbeat time, by which any such
+    // adoption has happened (and a proof then says the session is no longer ours).
+    if (!this.#heartbeatFresh(now)) this.#freshSince = now + this.#ttlMs;
     this.#beatAt = now;
     const adopted: string[] = [];
     for (const instance of dead) {

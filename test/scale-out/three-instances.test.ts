@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulator, type RunningEmulator } from '../../src/gsms/emulator/server.js';
-import { collectWs, sessionPath, TITLE, type GraphQLResponse } from '../support/gateway.js';
+import { collectWs, sessionPath, TITLE, type GraphQLResponse, foldRepeats } from '../support/gateway.js';
 import { startGatewayProcess, stopAllGatewayProcesses, type GatewayProcess } from '../support/gateway-process.js';
 import { RedisKeyspace } from '../../src/clusters/redis-keyspace.js';
 import { uniquePrefix } from '../support/redis.js';
@@ -19,8 +19,7 @@ const CLUSTER = 'query ($s: String!) { cluster(sessionId: $s) { sessionId titleI
 const FOLLOW = 'subscription ($s: String!) { clusterStatus(sessionId: $s) { state hostName } }';
 type Follow = { clusterStatus: { state: string; hostName: string | null } };
 const states = (results: GraphQLResponse<Follow>[]) => results.map((r) => r.data?.clusterStatus.state ?? r.errors?.[0]?.extensions?.code);
-/** The states in order, repeats folded: a queued session may also get queue-position events (still QUEUED). */
-const stateChanges = (results: GraphQLResponse<Follow>[]) => states(results).filter((state, i, all) => i === 0 || state !== all[i - 1]);
+const stateChanges = (results: GraphQLResponse<Follow>[]) => foldRepeats(states(results));
 
 describe.each(TOPOLOGIES)('three instances on %s', (name) => {
   let redis: TestRedis;

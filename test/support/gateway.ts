@@ -136,3 +136,11 @@ export async function collectSse<T = Record<string, unknown>>(
   }
   return results;
 }
+
+/**
+ * States in order with repeats folded: a queued session's subscribers may also get queue-position events,
+ * which repeat QUEUED with a new standing.
+ */
+export function foldRepeats<T>(states: readonly T[]): T[] {
+  return states.filter((state, i) => i === 0 || state !== states[i - 1]);
+}
