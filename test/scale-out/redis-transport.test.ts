@@ -310,7 +310,7 @@ describe.each(TOPOLOGIES)('Redis transport on %s when Redis restarts', (name) =>
       // Back: the same key is served again (within the reconnect's second).
       await waitUntil(async () => (await connections.commands.get(key).catch(() => null)) === 'before', 10_000);
       expect(await connections.isReachable()).toBe(true);
-      const warnings = log.lines.filter((line) => line.level === 40 && /Redis (Cluster node|connection) error/.test(String(line.msg)));
+      const warnings = log.lines.filter((line) => line.level === 40 && /Redis (Cluster node|connection) lost/.test(String(line.msg)));
       // At most one line per role and outage (commands, publish, subscribe).
       expect(warnings.length).toBeGreaterThanOrEqual(1);
       expect(warnings.length).toBeLessThanOrEqual(3);

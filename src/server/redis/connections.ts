@@ -141,28 +141,34 @@ function once(emitter: Cluster | Redis, event: string, ms: number): Promise<bool
 /**
  * One warning per outage and one line when it ends. A cluster's masters fail and come back one by one
  * ('node error' from the command connections, 'nodeError' from the sharded subscribers), so per master.
+ * The start of a reconnect counts as well as an error: a server back within the first retry's 50 ms
+ * never refuses a connection, and its outage must still be told.
  */
 function logOutages(role: Role, client: RedisClient, logger: Logger): void {
   let down = false;
-  client.on('error', (error: Error) => {
+  const lost = (error?: Error) => {
     // ioredis reports every failed reconnect; one line per outage is enough.
-    if (!down) logger.warn({ role, err: { message: error.message } }, 'Redis connection error; reconnecting');
+    if (!down) logger.warn({ role, err: error && { message: error.message } }, 'Redis connection lost; reconnecting');
     down = true;
-  });
+  };
+  client.on('error', lost);
+  client.on('reconnecting', () => lost());
   client.on('ready', () => {
     if (down) logger.info({ role }, 'Redis connection restored');
     down = false;
   });
   if (!(client instanceof Cluster)) return;
   const nodesDown = new Set<string>();
-  const onNodeError = (error: Error, node: string) => {
-    if (!nodesDown.has(node)) logger.warn({ role, node, err: { message: error.message } }, 'Redis Cluster node error; reconnecting');
+  const nodeLost = (node: string, error?: Error) => {
+    if (!nodesDown.has(node)) logger.warn({ role, node, err: error && { message: error.message } }, 'Redis Cluster node lost; reconnecting');
     nodesDown.add(node);
   };
+  const onNodeError = (error: Error, node: string) => nodeLost(node, error);
   client.on('node error', onNodeError);
   client.on('nodeError', onNodeError);
   client.on('+node', (redis: Redis) => {
     const node = `${redis.options.host}:${redis.options.port}`;
+    redis.on('reconnecting', () => nodeLost(node));
     redis.on('ready', () => {
       if (nodesDown.delete(node)) logger.info({ role, node }, 'Redis connection restored');
     });
