@@ -12,7 +12,7 @@
  * brought forward: those are read from Redis again (`rankOf` answers undefined).
  */
 
-/** Changes kept per title: as many as the log in Redis keeps (LOG_MAX in queue-redis.ts). */
+/** Changes kept per title: as many as the log in Redis keeps (LOG_MAX in queue-redis-scripts.ts). */
 export const CHANGES_KEPT = 4_096;
 
 interface CachedRank {
@@ -28,7 +28,7 @@ interface CachedRank {
 class TitleChanges {
   floor: number;
   seq: number;
-  /** The newest change as stored in Redis: the next read checks the log still holds it (READ_LINE). */
+  /** The newest change as stored in Redis: the next read checks the log still holds it (REFRESH_AND_READ). */
   newest: string;
   usedAt: number;
   /** Unsigned scores and their signs (+1 added, −1 removed); index i has sequence number floor + 1 + i. */
@@ -73,7 +73,7 @@ class TitleChanges {
   }
 }
 
-/** The log as read from Redis for a title: see the batch script in queue-redis.ts. */
+/** The log as read from Redis for a title: see the batch script in queue-redis-scripts.ts. */
 export interface LogRead {
   /** The title's sequence number now. */
   seq: number;
@@ -117,14 +117,6 @@ export class QueueRankCache {
     const fresh = read.seq - title.seq;
     if (fresh > 0) title.append(read.changes.slice(0, fresh), read.seq, read.newest);
     title.usedAt = now;
-  }
-
-  /**
-   * Starts the title's copy at `seq` (read with `newest`) unless there is one: a first standing read by the
-   * liveness script lets the title's first batch ask for the changes since, not every rank again.
-   */
-  start(titleId: string, seq: number, newest: string, now: number): void {
-    if (!this.#titles.has(titleId)) this.#titles.set(titleId, new TitleChanges(seq, newest, now));
   }
 
   /** A rank read from Redis at sequence number `seq` (-1: not in the line, nothing to remember). */

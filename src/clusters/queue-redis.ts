@@ -15,185 +15,37 @@
  * Stale entries. The registry stores a change and raises its event; the tracker then updates Redis. An
  * instance that dies in between leaves a fulfilled session in the line, ahead of everyone behind it. Polls
  * therefore refresh their session's `seen` score (its first poll on this instance, then every quarter of
- * `staleAfterMs`) and, in the same script, remove up to 16 entries not seen for `staleAfterMs` (longer than
- * any gap between two polls of a watched session): a stale entry costs the sessions behind it one place for
- * at most that long. A polled session missing from the line (its entry was lost that way, or it was queued
- * before this tracker ran) is put back at its request time.
- *
+ * `staleAfterMs`), and each call that refreshes any removes up to 16 entries not seen for `staleAfterMs`
+ * (longer than any gap between two polls of a watched session): a stale entry costs the sessions behind it
+ * one place for at most that long. A polled session missing from the line (its entry was lost that way, or
+ * it was queued before this tracker ran) is put back at its request time (score `requestedAt` × 2048).
+ * The refreshes due go out together in the title's batch call (below): one ZADD of their `seen`, one ZMSCORE
+ * on the line, one ZADD of those missing, one stale scan, the changes logged. A script call per refresh kept
+ * a big title's master at half of a 3-master cluster's commands (every other per-session key spreads over
+ * all masters); batched, refreshing costs a handful of commands per batch however many sessions are due.
+
  * Per poll: no Redis command, in the steady state, however busy the line. Every session of a title is in
  * that title's slot, so one command per poll would put a busy title's polls all on one Redis master. An
  * instance remembers each session's rank with the score and the `seq` it held at, and a copy of the title's
  * recent changes (queue-rank-cache.ts): the rank now is the rank then, ± one for each entry added or removed
- * ahead of it since. Polls of a title wait up to RANK_BATCH_MS and go out together as one script call, which
- * returns the title's `seq`, the changes since the instance's last call (checked to join on to what it has),
- * the rate summary and, only for sessions this instance has no usable rank for (first poll here, adopted
- * from a dead instance, rank older than the changes kept, or a change at its own score), ZRANK and ZSCORE.
- * So the title's master sees one call every RANK_BATCH_MS per instance, whatever the poll rate: one HMGET
- * when the line has not changed since, and an LRANGE besides when it has. The liveness script runs on a
- * session's first poll here and then every quarter of staleAfterMs; its rank and `seq` seed the remembered
- * rank. An event applied here goes out on the same connection before any later batch, so the next standing
- * sees it.
+ * ahead of it since. Polls of a title wait up to RANK_BATCH_MS and go out together as one script call
+ * (queue-redis-scripts.ts), which refreshes the liveness of those due, then returns the title's `seq`, the
+ * changes since the instance's last call (checked to join on to what it has; the refresh's own changes among
+ * them), the rate summary and, only for sessions this instance has no usable rank for (first poll here,
+ * adopted from a dead instance, rank older than the changes kept, or a change at its own score), ZRANK and
+ * ZSCORE. So the title's master sees one call every RANK_BATCH_MS per instance, whatever the poll rate: one
+ * HMGET when the line has not changed since, an LRANGE besides when it has, and the refresh's ZADD, ZMSCORE
+ * and ZRANGEBYSCORE when sessions are due. An event applied here goes out on the same connection before any
+ * later batch, so the next standing sees it; a refresh waits for its batch, so an event that takes its
+ * session out of the line cancels a refresh still waiting (it would put the session back).
  */
-import type { Cluster, Redis, Result } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import type { ClusterRecord } from './cluster-record.js';
 import type { Logger } from './logger.js';
-import { CHANGES_KEPT, QueueRankCache } from './queue-rank-cache.js';
+import { QueueRankCache } from './queue-rank-cache.js';
+import { defineQueueScripts } from './queue-redis-scripts.js';
 import { SERVED_WINDOW, estimateWaitMs, observationLagMs, type QueueStanding, type QueueTracker, type ServiceRate } from './queue-tracker.js';
 import type { ClusterStateEvent } from './state-events.js';
-
-/**
- * The changes the log keeps (an instance further behind reads ranks again), and the Lua that logs a change
- * (KEYS[meta], KEYS[log] given by each script). The newest change is also kept in the meta hash, so a read
- * of a line that has not changed needs no LRANGE; the list is trimmed every 64 changes, not on each. A score
- * is written from Lua with %.0f: Lua's own number-to-string keeps 14 digits, and a score (ms × 2048) has 16.
- */
-const LOG_MAX = CHANGES_KEPT;
-const logChange = (meta: number, log: number) => `
-local function logChange(change)
-  local seq = redis.call('HINCRBY', KEYS[${meta}], 'seq', 1)
-  redis.call('HSET', KEYS[${meta}], 'newest', change)
-  redis.call('LPUSH', KEYS[${log}], change)
-  if seq % 64 == 0 then redis.call('LTRIM', KEYS[${log}], 0, ${LOG_MAX - 1}) end
-end
-`;
-
-// KEYS: line, seen, served, meta, log. ARGV: kind (enter | leave | served), session id, at (ms), window, lag (ms;
-// see summarizeServed, which this mirrors).
-// Returns 1 when the line changed.
-const APPLY_EVENT = `${logChange(4, 5)}
-local kind, id, at, window, lag = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
-if kind == 'enter' then
-  if redis.call('ZSCORE', KEYS[1], id) then return 0 end
-  if redis.call('ZCARD', KEYS[1]) == 0 then
-    local idleSince = tonumber(redis.call('HGET', KEYS[4], 'idleSince'))
-    if idleSince and at > idleSince then redis.call('HINCRBY', KEYS[4], 'idleMs', at - idleSince) end
-    redis.call('HDEL', KEYS[4], 'idleSince')
-    local idleMs = tonumber(redis.call('HGET', KEYS[4], 'idleMs') or '0')
-    redis.call('HSETNX', KEYS[4], 'anchorMs', at - idleMs)
-  end
-  local tie = 0
-  if tonumber(redis.call('HGET', KEYS[4], 'tieMs')) == at then
-    tie = redis.call('HINCRBY', KEYS[4], 'tie', 1)
-  else
-    redis.call('HSET', KEYS[4], 'tieMs', at, 'tie', 0)
-  end
-  local score = string.format('%.0f', at * 2048 + math.min(tie, 2047))
-  redis.call('ZADD', KEYS[1], score, id)
-  redis.call('ZADD', KEYS[2], at, id)
-  logChange('+' .. score)
-  return 1
-end
-local score = redis.call('ZSCORE', KEYS[1], id)
-if not score then return 0 end
-redis.call('ZREM', KEYS[1], id)
-redis.call('ZREM', KEYS[2], id)
-logChange('-' .. score)
-if kind == 'served' then
-  local idleMs = tonumber(redis.call('HGET', KEYS[4], 'idleMs') or '0')
-  redis.call('ZADD', KEYS[3], at - idleMs, id)
-  redis.call('ZREMRANGEBYRANK', KEYS[3], 0, -(window + 2))
-  local served = redis.call('ZRANGE', KEYS[3], 0, -1, 'WITHSCORES')
-  local count = #served / 2
-  local first, last = tonumber(served[2]), tonumber(served[#served])
-  local full = count > window
-  local start = first
-  if not full then start = math.min(tonumber(redis.call('HGET', KEYS[4], 'anchorMs') or first), first) end
-  local maxGap = 0
-  if not full then maxGap = first - start end
-  for i = 4, #served, 2 do maxGap = math.max(maxGap, tonumber(served[i]) - tonumber(served[i - 2])) end
-  local intervals = count
-  if full then intervals = count - 1 end
-  local span = last - start
-  if not full then span = math.max(span - lag, span / 2) end
-  redis.call('HSET', KEYS[4], 'evidence', count, 'intervals', intervals, 'spanMs', span, 'lastServedMs', last, 'maxGapMs', maxGap)
-end
-if redis.call('ZCARD', KEYS[1]) == 0 then redis.call('HSET', KEYS[4], 'idleSince', at) end
-return 1
-`;
-
-// KEYS: line, seen, meta, log. ARGV: session id, now (ms), stale before (ms; '' = read only), score to re-enter at.
-// Returns rank (-1 = not in line), score, seq (the rank holds at it), the newest change, then evidence,
-// intervals, spanMs, lastServedMs, maxGapMs, idleMs.
-const STANDING = `${logChange(3, 4)}
-local id = ARGV[1]
-if ARGV[3] ~= '' then
-  if redis.call('ZSCORE', KEYS[1], id) == false then
-    redis.call('ZADD', KEYS[1], ARGV[4], id)
-    logChange('+' .. ARGV[4])
-  end
-  redis.call('ZADD', KEYS[2], ARGV[2], id)
-  local stale = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', '(' .. ARGV[3], 'LIMIT', 0, 16)
-  for _, old in ipairs(stale) do
-    local score = redis.call('ZSCORE', KEYS[1], old)
-    if score then
-      redis.call('ZREM', KEYS[1], old)
-      logChange('-' .. score)
-    end
-    redis.call('ZREM', KEYS[2], old)
-  end
-end
-local rank = redis.call('ZRANK', KEYS[1], id)
-local score = ''
-if rank == false then rank = -1 else score = redis.call('ZSCORE', KEYS[1], id) end
-local meta = redis.call('HMGET', KEYS[3], 'seq', 'newest', 'evidence', 'intervals', 'spanMs', 'lastServedMs', 'maxGapMs', 'idleMs')
-for i = 1, 8 do if meta[i] == false then meta[i] = '' end end
-return { rank, score, meta[1], meta[2], meta[3], meta[4], meta[5], meta[6], meta[7], meta[8] }
-`;
-
-/**
- * KEYS: line, meta, log. ARGV: since (the seq of the caller's last read; -1 = none), the change it read as the
- * newest then, how many of the ids follow that always want a rank, then those ids, then the ids that want one
- * only when the log cannot bring the caller up to date (it no longer reaches back to `since`, or its change
- * there differs: the keys were lost or rolled back, e.g. by a failover).
- * Returns { seq, 1 when complete, the newest change, the changes after `since` (newest first), the rate
- * summary (6 fields as STANDING), { rank, score } pairs for the ids ranked (-1 and '' when not in line) }.
- */
-const READ_LINE = `
-local since, expected, always = tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[3])
-local meta = redis.call('HMGET', KEYS[2], 'seq', 'newest', 'evidence', 'intervals', 'spanMs', 'lastServedMs', 'maxGapMs', 'idleMs')
-for i = 1, 8 do if meta[i] == false then meta[i] = '' end end
-local seq, newest = tonumber(meta[1]) or 0, meta[2]
-local complete, changes = false, {}
-if since == seq then
-  complete = newest == expected
-elseif since >= 0 and since < seq and seq - since < ${LOG_MAX} then
-  -- Down to the change numbered \`since\` (none is numbered 0), to check it is the one the caller has.
-  local last = seq - since
-  if since == 0 then last = seq - 1 end
-  changes = redis.call('LRANGE', KEYS[3], 0, last)
-  complete = #changes == last + 1
-  if since > 0 then
-    complete = complete and changes[#changes] == expected
-    changes[#changes] = nil
-  end
-end
-if not complete then changes = {} end
-local upto = #ARGV
-if complete then upto = 3 + always end
-local ranks = {}
-for i = 4, upto do
-  local score = redis.call('ZSCORE', KEYS[1], ARGV[i])
-  if score then
-    ranks[#ranks + 1] = redis.call('ZRANK', KEYS[1], ARGV[i])
-    ranks[#ranks + 1] = score
-  else
-    ranks[#ranks + 1] = -1
-    ranks[#ranks + 1] = ''
-  end
-end
-return { seq, complete and 1 or 0, newest, changes, { meta[3], meta[4], meta[5], meta[6], meta[7], meta[8] }, ranks }
-`;
-
-/** READ_LINE's reply: seq, complete (1/0), newest change, changes since, rate summary, { rank, score } pairs. */
-type LineReply = [number, number, string, string[], string[], (number | string)[]];
-
-declare module 'ioredis' {
-  interface RedisCommander<Context> {
-    gsmsQueueRead(line: string, meta: string, log: string, since: number, expected: string, always: number, ...sessionIds: string[]): Result<LineReply, Context>;
-    gsmsQueueEvent(line: string, seen: string, served: string, meta: string, log: string, kind: string, sessionId: string, at: number, window: number, lag: number): Result<number, Context>;
-    gsmsQueueStanding(line: string, seen: string, meta: string, log: string, sessionId: string, now: number, staleBefore: string, score: number): Result<(number | string)[], Context>;
-  }
-}
 
 export interface RedisQueueTrackerOptions {
   redis: Redis | Cluster;
@@ -230,9 +82,21 @@ interface TitleKeys {
   log: string;
 }
 
-interface ReadBatch {
+interface Waiter {
+  sessionId: string;
+  resolve(standing: LineStanding): void;
+  reject(error: unknown): void;
+}
+
+/** A title's standings and liveness refreshes waiting to go out as one script call. */
+interface TitleBatch {
   keys: TitleKeys;
-  waiters: { sessionId: string; resolve(standing: LineStanding): void; reject(error: unknown): void }[];
+  waiters: Waiter[];
+  /** Sessions whose liveness the call refreshes, each with the score it re-enters at if missing from the line. */
+  refreshes: Map<string, number>;
+  /** Resolves once the call's reply (or failure) is in. */
+  done: Promise<void>;
+  finish(): void;
 }
 
 const TYPE_KIND = { 'cluster.queued': 'enter', 'cluster.fulfilled': 'served', 'cluster.aborted': 'leave', 'cluster.watch_timeout': 'leave' } as const;
@@ -251,7 +115,12 @@ export class RedisQueueTracker implements QueueTracker {
   /** Ranks and line changes as last read here (see "Per poll"). */
   readonly #ranks = new QueueRankCache();
   /** Standings waiting to go out, by title. */
-  readonly #batches = new Map<string, ReadBatch>();
+  readonly #batches = new Map<string, TitleBatch>();
+  /**
+   * Batches carrying liveness refreshes, until their reply is in: a refresh waits for its batch, so it may
+   * reach Redis after an event issued later, and `settled()` must wait for it as well.
+   */
+  readonly #refreshing = new Set<TitleBatch>();
 
   constructor(options: RedisQueueTrackerOptions) {
     this.#redis = options.redis;
@@ -259,9 +128,7 @@ export class RedisQueueTracker implements QueueTracker {
     this.#logger = options.logger;
     this.#staleAfterMs = options.staleAfterMs ?? 120_000;
     this.#now = options.now ?? Date.now;
-    this.#redis.defineCommand('gsmsQueueEvent', { numberOfKeys: 5, lua: APPLY_EVENT });
-    this.#redis.defineCommand('gsmsQueueStanding', { numberOfKeys: 4, lua: STANDING });
-    this.#redis.defineCommand('gsmsQueueRead', { numberOfKeys: 3, lua: READ_LINE });
+    defineQueueScripts(this.#redis);
   }
 
   /** The title's keys, all in one slot. */
@@ -275,6 +142,8 @@ export class RedisQueueTracker implements QueueTracker {
     if (event.type !== 'cluster.queued') {
       this.#refreshedAt.delete(sessionId);
       this.#ranks.forget(sessionId);
+      // A refresh still waiting would put the session back after this event has taken it out.
+      this.#batches.get(titleId)?.refreshes.delete(sessionId);
     }
     const k = this.#keys(titleId);
     const update = this.#redis
@@ -291,7 +160,8 @@ export class RedisQueueTracker implements QueueTracker {
     const now = this.#now();
     this.#sweep(now);
     const refresh = options.polled === true && this.#dueForRefresh(record.sessionId, now);
-    const { rank, summary } = refresh ? await this.#refresh(record, now) : await this.#read(record.titleId, record.sessionId);
+    const reenterAt = refresh ? Date.parse(record.requestedAt) * 2048 : undefined;
+    const { rank, summary } = await this.#read(record.titleId, record.sessionId, reenterAt);
     if (rank === null) return null;
     const [evidence, intervals, spanMs, lastServedMs, maxGapMs, idleMs] = summary.map((v) => (v === '' ? NaN : Number(v)));
     const rate: ServiceRate | null = Number.isFinite(evidence)
@@ -302,55 +172,66 @@ export class RedisQueueTracker implements QueueTracker {
     return { queuePosition: position, estimatedWaitMs: estimateWaitMs(position, rate, nowBusyMs, observationLagMs(record)) };
   }
 
-  /** The liveness script (see "Stale entries"); its rank seeds this instance's copy. */
-  async #refresh(record: ClusterRecord, now: number): Promise<LineStanding> {
-    const k = this.#keys(record.titleId);
-    const staleBefore = String(now - this.#staleAfterMs);
-    const reply = await this.#redis.gsmsQueueStanding(k.line, k.seen, k.meta, k.log, record.sessionId, now, staleBefore, Date.parse(record.requestedAt) * 2048);
-    const [rank, score, seq] = reply.map(Number) as [number, number, number];
-    this.#ranks.remember(record.sessionId, record.titleId, rank, score, seq, now);
-    this.#ranks.start(record.titleId, seq, String(reply[3]), now);
-    return { rank: rank < 0 ? null : rank, summary: reply.slice(4).map(String) };
-  }
-
-  /** The session's standing, out with the title's other reads of the next RANK_BATCH_MS. */
-  #read(titleId: string, sessionId: string): Promise<LineStanding> {
-    let batch = this.#batches.get(titleId);
-    if (!batch) {
-      const opened: ReadBatch = { keys: this.#keys(titleId), waiters: [] };
-      this.#batches.set(titleId, (batch = opened));
-      setTimeout(() => this.#sendBatch(titleId, opened), RANK_BATCH_MS);
+  /**
+   * The session's standing, out with the title's other reads of the next RANK_BATCH_MS; `reenterAt` (its
+   * request time score) when its liveness is refreshed in the same call (see "Stale entries").
+   */
+  #read(titleId: string, sessionId: string, reenterAt?: number): Promise<LineStanding> {
+    const batch = this.#batches.get(titleId) ?? this.#openBatch(titleId);
+    if (reenterAt !== undefined) {
+      batch.refreshes.set(sessionId, reenterAt);
+      this.#refreshing.add(batch);
     }
-    const pending = batch;
-    const standing = new Promise<LineStanding>((resolve, reject) => pending.waiters.push({ sessionId, resolve, reject }));
-    if (pending.waiters.length >= RANK_BATCH_MAX) this.#sendBatch(titleId, pending);
+    const standing = new Promise<LineStanding>((resolve, reject) => batch.waiters.push({ sessionId, resolve, reject }));
+    if (batch.waiters.length >= RANK_BATCH_MAX) this.#sendBatch(titleId, batch);
     return standing;
   }
 
-  #sendBatch(titleId: string, batch: ReadBatch): void {
+  #openBatch(titleId: string): TitleBatch {
+    let finish!: () => void;
+    const done = new Promise<void>((resolve) => (finish = resolve));
+    const batch: TitleBatch = { keys: this.#keys(titleId), waiters: [], refreshes: new Map(), done, finish };
+    this.#batches.set(titleId, batch);
+    setTimeout(() => this.#sendBatch(titleId, batch), RANK_BATCH_MS);
+    return batch;
+  }
+
+  #sendBatch(titleId: string, batch: TitleBatch): void {
     if (this.#batches.get(titleId) !== batch) return;
     this.#batches.delete(titleId);
     const plan = this.#ranks.plan(titleId, [...new Set(batch.waiters.map((waiter) => waiter.sessionId))]);
-    const { line, meta, log } = batch.keys;
-    this.#redis.gsmsQueueRead(line, meta, log, plan.since, plan.expected, plan.uncached.length, ...plan.uncached, ...plan.cached).then(
-      ([seq, complete, newest, changes, summary, ranks]) => {
-        const now = this.#now();
-        this.#ranks.catchUp(titleId, plan.since, { seq, complete: complete === 1, newest, changes }, now);
-        const read = new Map<string, number | null>();
-        for (const [i, id] of (complete === 1 ? plan.uncached : [...plan.uncached, ...plan.cached]).entries()) {
-          const rank = Number(ranks[2 * i]);
-          this.#ranks.remember(id, titleId, rank, Number(ranks[2 * i + 1]), seq, now);
-          read.set(id, rank < 0 ? null : rank);
-        }
-        for (const waiter of batch.waiters) {
-          const rank = read.has(waiter.sessionId) ? read.get(waiter.sessionId)! : this.#ranks.rankOf(waiter.sessionId, now);
-          // A change at its own score (or a copy swept meanwhile): Redis ranks it in the next batch.
-          if (rank === undefined) this.#read(titleId, waiter.sessionId).then(waiter.resolve, waiter.reject);
-          else waiter.resolve({ rank, summary });
-        }
-      },
-      (error: unknown) => batch.waiters.forEach((waiter) => waiter.reject(error)),
-    );
+    const { line, seen, meta, log } = batch.keys;
+    const now = this.#now();
+    const refreshes = [...batch.refreshes].flat();
+    this.#redis
+      .gsmsQueueBatch(line, seen, meta, log, plan.since, plan.expected, now, now - this.#staleAfterMs, batch.refreshes.size, plan.uncached.length, ...refreshes, ...plan.uncached, ...plan.cached)
+      .then(
+        ([seq, complete, newest, changes, summary, ranks]) => {
+          const now = this.#now();
+          this.#ranks.catchUp(titleId, plan.since, { seq, complete: complete === 1, newest, changes }, now);
+          const read = new Map<string, number | null>();
+          for (const [i, id] of (complete === 1 ? plan.uncached : [...plan.uncached, ...plan.cached]).entries()) {
+            const rank = Number(ranks[2 * i]);
+            this.#ranks.remember(id, titleId, rank, Number(ranks[2 * i + 1]), seq, now);
+            read.set(id, rank < 0 ? null : rank);
+          }
+          for (const waiter of batch.waiters) {
+            const rank = read.has(waiter.sessionId) ? read.get(waiter.sessionId)! : this.#ranks.rankOf(waiter.sessionId, now);
+            // A change at its own score (or a copy swept meanwhile): Redis ranks it in the next batch.
+            if (rank === undefined) this.#read(titleId, waiter.sessionId).then(waiter.resolve, waiter.reject);
+            else waiter.resolve({ rank, summary });
+          }
+        },
+        (error: unknown) => {
+          // Not refreshed after all: the sessions' next polls try again.
+          for (const id of batch.refreshes.keys()) this.#refreshedAt.delete(id);
+          batch.waiters.forEach((waiter) => waiter.reject(error));
+        },
+      )
+      .finally(() => {
+        this.#refreshing.delete(batch);
+        batch.finish();
+      });
   }
 
   /** Sessions now polled by another instance (or gone without an event here) are forgotten. */
@@ -369,8 +250,9 @@ export class RedisQueueTracker implements QueueTracker {
     return true;
   }
 
+  /** Every event update and liveness refresh issued so far has been applied (or has failed). */
   async settled(): Promise<void> {
-    await this.#last;
+    await Promise.all([this.#last, ...[...this.#refreshing].map((batch) => batch.done)]);
   }
 
   /** The connection belongs to the server. */
