@@ -1,7 +1,7 @@
 /**
  * When the poller asks GSMS again. Pure functions, so the timing rules are tested without timers.
  * See docs/decisions.md ("Poll timing"): the advised interval is clamped to 100 ms – 60 s, and jitter only
- * lengthens it (up to +10%), so the poller never asks before the advised time.
+ * lengthens it (up to +4%), so the poller never asks before the advised time.
  */
 export interface PollTiming {
   minIntervalMs: number;
@@ -15,7 +15,9 @@ export interface PollTiming {
 export const DEFAULT_POLL_TIMING: PollTiming = {
   minIntervalMs: 100,
   maxIntervalMs: 60_000,
-  jitterRatio: 0.1,
+  // Enough to pull apart sessions that queued in the same instant (up to 40 ms a second of interval, a random
+  // walk that widens with every poll); small, because every millisecond of it is a later look at GSMS.
+  jitterRatio: 0.04,
   maxErrorBackoffMs: 30_000,
 };
 

@@ -41,8 +41,10 @@ export function createGatewayMetrics(): GatewayMetrics {
   const registry = new Registry();
   const registers = [registry];
   let stateSource: StateSource | undefined;
-  // process_* and nodejs_* (CPU, memory, event-loop lag, GC): what an operator checks first.
-  collectDefaultMetrics({ register: registry });
+  // process_* and nodejs_* (CPU, memory, event-loop lag, GC): what an operator checks first. The lag is
+  // sampled every 100 ms, not prom-client's 10 ms: a 10 ms timer wakes an idle process 100 times a second,
+  // about 10 ms of CPU a second on this machine, which every instance pays whether it polls or not.
+  collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 100 });
 
   const upstreamRequests = new Counter({
     name: 'gsms_upstream_requests_total',
