@@ -96,13 +96,18 @@ export class MemoryClusterRegistry implements ClusterRegistry, PollStore {
     return { sessionId, record: entry.record, credential: entry.credential, rev: entry.rev, notBefore: 0, reservedAt: null, provenAt: 0, writtenAt: 0 };
   }
 
+  /** Unchanged since the ticket's last write: a request meanwhile sends the poller through reserve ('stale'). */
+  mayPost(ticket: PollTicket): boolean {
+    return this.#entries.get(ticket.sessionId)?.rev === ticket.rev;
+  }
+
   async reserve(ticket: PollTicket): Promise<ReserveResult> {
     const entry = this.#entries.get(ticket.sessionId);
     if (!entry) return 'lost';
     return entry.rev === ticket.rev ? 'reserved' : 'stale';
   }
 
-  async recordPoll(ticket: PollTicket, answer: ClusterAnswer, _next: NextPost): Promise<{ update: RecordUpdate; ticket: PollTicket | null } | 'stale'> {
+  async recordPoll(ticket: PollTicket, answer: ClusterAnswer, next: NextPost): Promise<{ update: RecordUpdate; ticket: PollTicket | null } | 'stale'> {
     const entry = this.#entries.get(ticket.sessionId);
     if (!entry) return { update: { record: ticket.record, changed: false }, ticket: null };
     if (entry.rev !== ticket.rev) return 'stale';
@@ -110,8 +115,9 @@ export class MemoryClusterRegistry implements ClusterRegistry, PollStore {
     this.#store(ticket.sessionId, entry.record, { record: update.record, credential: entry.credential, rev: entry.rev + 1 });
     ticket.record = update.record;
     ticket.rev = entry.rev + 1;
-    // One process: every post is checked against the revision right before it goes out (reserve), for free.
-    ticket.reservedAt = null;
+    // One process: the next post is ours as long as the revision holds, which mayPost checks right before it
+    // goes out, synchronously (no reserve call, no await per poll).
+    ticket.reservedAt = next.postAt;
     return { update, ticket: isTerminal(update.record.state) ? null : ticket };
   }
 

@@ -14,8 +14,9 @@
  *
  * Most polls cost Redis nothing at all. An answer that changes nothing is written only if the record was last
  * written RECORD_REFRESH_MS ago or more (so `updatedAt` and `pollCount` in Redis lag the last poll by at
- * most that); between writes, ownership rests on this instance's own heartbeat: while it is fresh nobody can
- * have adopted the session, so a post needs no proof. Once the heartbeat may have lapsed (Redis away, a long
+ * most that), and such refreshes go out in batches (REFRESH_BATCH_MS). Between writes, ownership rests on
+ * this instance's own heartbeat: while it is fresh nobody can have adopted the session, so a post needs no
+ * proof. Once the heartbeat may have lapsed (Redis away, a long
  * pause), every post is proven by a script call again until a fresh beat, and a ticket proven before the
  * lapse is proven again first. An adopter never posts before "not before", nor before one interval after it
  * opened the session, which is after the dead instance's last post (that one stopped posting unproven before
@@ -35,6 +36,13 @@ import { watchTimeoutEvent } from './state-events.js';
 
 /** Longest an unchanged queued record goes unwritten while it is polled. */
 const RECORD_REFRESH_MS = 10_000;
+/**
+ * Those refreshes wait for the next tick of this length and go out together: ioredis's auto-pipelining then
+ * sends them in one socket write (per master), where each on its own was a write and a wake-up of Redis,
+ * the largest CPU cost of a poll on Redis. Nothing waits on them: the next post is planned already, and a
+ * refresh is only delayed while this instance's heartbeat vouches for its sessions.
+ */
+const REFRESH_BATCH_MS = 50;
 
 export interface RedisPollStoreOptions {
   redis: RedisCommands;
@@ -56,9 +64,12 @@ export class RedisPollStore implements PollStore {
   readonly #ttlMs: number;
   readonly #outbox: boolean;
   readonly #now: () => Date;
+  readonly #nowMs: () => number;
   /** When the last heartbeat was stored, and from when posts may again go out unproven after a lapse. */
   #beatAt = 0;
   #freshSince = 0;
+  /** The tick the pending refreshes wait for (see REFRESH_BATCH_MS). */
+  #refreshTick: Promise<void> | null = null;
 
   constructor(options: RedisPollStoreOptions) {
     this.#redis = options.redis;
@@ -68,6 +79,8 @@ export class RedisPollStore implements PollStore {
     this.heartbeatMs = Math.max(50, Math.round(this.#ttlMs / 4));
     this.#outbox = options.outbox ?? false;
     this.#now = options.now ?? (() => new Date());
+    // Per poll: no Date object when no clock is injected.
+    this.#nowMs = options.now ? () => options.now!().getTime() : Date.now;
   }
 
   get #me(): string {
@@ -83,7 +96,7 @@ export class RedisPollStore implements PollStore {
     const credential = this.#cipher.open(sealed, sessionId);
     // Loud, not null: a silent null would stop polling with no trace of why.
     if (credential === null) throw new Error('the stored polling credential does not open with this GSMS_CREDENTIAL_KEY; it must be the same on every instance');
-    const now = this.#now().getTime();
+    const now = this.#nowMs();
     // After the previous owner's last post (see the class comment), and after the request that just posted.
     const firstPostAt = Math.max(Number(notBefore ?? 0), now + clampInterval(record.pollIntervalMs, DEFAULT_POLL_TIMING));
     return { sessionId, record, credential, rev: Number(rev), notBefore: firstPostAt, reservedAt: null, provenAt: now, writtenAt: now };
@@ -94,12 +107,12 @@ export class RedisPollStore implements PollStore {
   }
 
   mayPost(ticket: PollTicket): boolean {
-    return this.#heartbeatFresh(this.#now().getTime()) && ticket.provenAt >= this.#freshSince;
+    return this.#heartbeatFresh(this.#nowMs()) && ticket.provenAt >= this.#freshSince;
   }
 
   async reserve(ticket: PollTicket, next: NextPost): Promise<ReserveResult> {
     const key = this.#registry.keys.session(ticket.sessionId);
-    const provenAt = this.#now().getTime();
+    const provenAt = this.#nowMs();
     const result = await whileReachable(() => this.#redis.gsmsReservePost(key, String(ticket.rev), this.#me, String(next.notBefore)));
     if (result === 1) ticket.provenAt = provenAt;
     return result === 1 ? 'reserved' : result === -1 ? 'stale' : 'lost';
@@ -108,11 +121,14 @@ export class RedisPollStore implements PollStore {
   async recordPoll(ticket: PollTicket, answer: ClusterAnswer, next: NextPost): Promise<{ update: RecordUpdate; ticket: PollTicket | null } | 'stale'> {
     const now = this.#now();
     const update = applyAnswer(ticket.record, answer, now);
-    if (!update.changed && now.getTime() - ticket.writtenAt < RECORD_REFRESH_MS && this.mayPost(ticket)) {
-      ticket.record = update.record;
-      ticket.notBefore = next.notBefore;
-      ticket.reservedAt = next.postAt;
-      return { update, ticket };
+    if (!update.changed && this.mayPost(ticket)) {
+      if (now.getTime() - ticket.writtenAt < RECORD_REFRESH_MS) {
+        ticket.record = update.record;
+        ticket.notBefore = next.notBefore;
+        ticket.reservedAt = next.postAt;
+        return { update, ticket };
+      }
+      await this.#nextRefreshTick();
     }
     const written = await this.#registry.write({
       sessionId: ticket.sessionId,
@@ -142,10 +158,20 @@ export class RedisPollStore implements PollStore {
     return ended === -1 ? 'stale' : 'ended';
   }
 
+  #nextRefreshTick(): Promise<void> {
+    this.#refreshTick ??= new Promise((resolve) =>
+      setTimeout(() => {
+        this.#refreshTick = null;
+        resolve();
+      }, REFRESH_BATCH_MS),
+    );
+    return this.#refreshTick;
+  }
+
   /** One beat: renew this instance's heartbeat, and adopt the sessions of instances whose heartbeat ran out. */
   async tick(): Promise<string[]> {
     const { keys } = this.#registry;
-    const now = this.#now().getTime();
+    const now = this.#nowMs();
     const [, dead] = await whileReachable(() =>
       Promise.all([
         this.#redis.zadd(keys.instances, now + this.#ttlMs, this.#me),
