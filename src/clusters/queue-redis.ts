@@ -23,7 +23,7 @@
  * on the line, one ZADD of those missing, one stale scan, the changes logged. A script call per refresh kept
  * a big title's master at half of a 3-master cluster's commands (every other per-session key spreads over
  * all masters); batched, refreshing costs a handful of commands per batch however many sessions are due.
-
+ *
  * Per poll: no Redis command, in the steady state, however busy the line. Every session of a title is in
  * that title's slot, so one command per poll would put a busy title's polls all on one Redis master. An
  * instance remembers each session's rank with the score and the `seq` it held at, and a copy of the title's
