@@ -3,7 +3,7 @@
  * asked. The credential used to poll is kept apart (see ClusterRegistry.pollCredential) so that a record
  * can be published, logged or returned without ever carrying a token.
  */
-import type { ClusterAnswer, FulfillmentState } from '../gsms/wire.js';
+import type { ClusterAnswer, FulfillmentState, PortMapping } from '../gsms/wire.js';
 
 /**
  * The last answer (state, interval, connection info, and the `X-XblCorrelationId` it came with), plus what
@@ -43,6 +43,17 @@ export function answerChanges(record: ClusterRecord, answer: ClusterAnswer): boo
     record.hostName !== answer.hostName ||
     record.region !== answer.region ||
     record.secureContext !== answer.secureContext ||
-    JSON.stringify(record.portMappings) !== JSON.stringify(answer.portMappings)
+    !samePortMappings(record.portMappings, answer.portMappings)
   );
+}
+
+/** Field by field: this runs on every poll, and two JSON strings per poll were garbage for nothing. */
+function samePortMappings(a: readonly PortMapping[], b: readonly PortMapping[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i += 1) {
+    const x = a[i]!;
+    const y = b[i]!;
+    if (x.name !== y.name || x.internalPort !== y.internalPort || x.externalPort !== y.externalPort) return false;
+  }
+  return true;
 }

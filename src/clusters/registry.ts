@@ -40,12 +40,23 @@ export interface ClusterRegistry {
 /** Applies an answer to a record, returning the new record (records are treated as immutable values). */
 export function applyAnswer(record: ClusterRecord, answer: ClusterAnswer, now: Date): RecordUpdate {
   const changed = answerChanges(record, answer);
+  // Spelled out rather than spread: it runs on every poll, and one literal of a fixed shape is much cheaper.
   return {
     changed,
     record: {
-      ...record,
-      ...answerFields(answer),
+      sessionId: record.sessionId,
+      titleId: record.titleId,
+      state: answer.state,
+      pollIntervalMs: answer.pollIntervalMs,
+      hostName: answer.hostName,
+      region: answer.region,
+      portMappings: answer.portMappings,
+      secureContext: answer.secureContext,
+      correlationId: answer.correlationId,
+      requestedAt: record.requestedAt,
       updatedAt: now.toISOString(),
+      watchStartedAt: record.watchStartedAt,
+      requesters: record.requesters,
       pollCount: record.pollCount + 1,
       version: changed ? record.version + 1 : record.version,
     },

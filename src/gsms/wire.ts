@@ -73,25 +73,26 @@ function parsePortMappings(value: unknown): PortMapping[] | null {
 
 const optionalString = (value: unknown): string | null => (typeof value === 'string' && value !== '' ? value : null);
 
+function unreadable(why: string, correlationId: string | null): never {
+  throw new GsmsError('UPSTREAM_ERROR', `GSMS sent an unreadable answer: ${why}`, { correlationId: correlationId ?? undefined });
+}
+
 /**
  * Reads a GSMS success body. Throws a `GsmsError('UPSTREAM_ERROR')` when it is not a cluster answer,
  * so a broken upstream is a typed error for the caller, never a crash.
  */
 export function parseClusterAnswer(bodyText: string, correlationId: string | null): ClusterAnswer {
-  const fail = (why: string): never => {
-    throw new GsmsError('UPSTREAM_ERROR', `GSMS sent an unreadable answer: ${why}`, { correlationId: correlationId ?? undefined });
-  };
   let body: unknown;
   try {
     body = JSON.parse(bodyText);
   } catch {
-    return fail('not JSON');
+    return unreadable('not JSON', correlationId);
   }
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) return fail('not a JSON object');
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return unreadable('not a JSON object', correlationId);
   const raw = body as Record<string, unknown>;
-  const state = parseState(raw.fulfillmentState) ?? fail('unknown fulfillmentState');
-  const pollIntervalMs = parseInterval(raw.pollIntervalMilliseconds) ?? fail('bad pollIntervalMilliseconds');
-  const portMappings = parsePortMappings(raw.portMappings) ?? fail('bad portMappings');
+  const state = parseState(raw.fulfillmentState) ?? unreadable('unknown fulfillmentState', correlationId);
+  const pollIntervalMs = parseInterval(raw.pollIntervalMilliseconds) ?? unreadable('bad pollIntervalMilliseconds', correlationId);
+  const portMappings = parsePortMappings(raw.portMappings) ?? unreadable('bad portMappings', correlationId);
   return {
     state,
     pollIntervalMs,
