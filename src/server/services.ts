@@ -13,7 +13,7 @@ import { upstreamReadinessCheck } from './metrics/upstream-readiness.js';
 import type { ReadinessCheck } from './metrics/readiness.js';
 import { createRedisClusterState, type RedisClusterState } from './redis/shared-state.js';
 import { CredentialCipher } from '../clusters/credential-cipher.js';
-import { webhookRedis } from '../webhooks/redis-connections.js';
+import { webhookRedis } from './redis/webhook-connections.js';
 import { createWebhookService } from '../webhooks/webhook-service.js';
 import { createWebhookMetrics } from './metrics/webhook-metrics.js';
 import type { GatewayTracing } from './tracing/gateway-tracing.js';

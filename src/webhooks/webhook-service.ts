@@ -60,7 +60,7 @@ export interface WebhookService {
 }
 
 export interface RedisWebhookBackend {
-  /** Commands for the endpoint store, the delivery order and the outbox (redis-connections.ts); closed with the service. */
+  /** Commands for the endpoint store, the delivery order and the outbox (src/server/redis/webhook-connections.ts); closed with the service. */
   redis: Redis | Cluster;
   /** BullMQ's connection (maxRetriesPerRequest: null), or the options it connects with; closed with the service. */
   queueConnection: ConnectionOptions;

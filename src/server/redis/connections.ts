@@ -49,29 +49,25 @@ export interface RedisConnectionOptions {
 }
 
 /** Reconnect quickly at first, then every second: an outage costs at most a second after Redis is back. */
-const retryStrategy = (attempt: number) => Math.min(50 * attempt, 1_000);
+export const retryStrategy = (attempt: number) => Math.min(50 * attempt, 1_000);
 
 type Role = 'commands' | 'publish' | 'subscribe';
 
-function connectSingle(url: string, commandTimeoutMs: number): Record<Role, Redis> {
-  const failFast: RedisOptions = {
+/** A fail-fast connection to one primary (see the module comment). */
+export function failFastSingle(commandTimeoutMs: number, connectionName: string): RedisOptions {
+  return {
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,
     commandTimeout: commandTimeoutMs,
     connectTimeout: commandTimeoutMs,
     retryStrategy,
-  };
-  return {
-    // Auto-pipelining: the commands of one tick (many poll loops' timers fire in the same tick) travel as one
-    // write and are read by Redis in one go, which cuts Redis's CPU per command several times over.
-    commands: new Redis(url, { ...failFast, enableAutoPipelining: true, connectionName: 'gsms-commands' }),
-    publish: new Redis(url, { ...failFast, connectionName: 'gsms-publish' }),
-    subscribe: new Redis(url, { connectTimeout: commandTimeoutMs, maxRetriesPerRequest: null, retryStrategy, connectionName: 'gsms-subscribe' }),
+    connectionName,
   };
 }
 
-function connectCluster(nodes: { host: string; port: number }[], commandTimeoutMs: number): Record<Role, Cluster> {
-  const failFast = (connectionName: string): ClusterOptions => ({
+/** A fail-fast connection to a Redis Cluster (see the module comment). */
+export function failFastCluster(commandTimeoutMs: number, connectionName: string): ClusterOptions {
+  return {
     // Refused at once while the cluster (or the key's master) is not ready, instead of waiting in a queue,
     // and not retried against other nodes when the master's connection is down (`retryDelayOnFailover: 0`:
     // by default ioredis tries again every 100 ms for 16 rounds, a second and more per command).
@@ -84,7 +80,21 @@ function connectCluster(nodes: { host: string; port: number }[], commandTimeoutM
     slotsRefreshInterval: 2_000,
     slotsRefreshTimeout: commandTimeoutMs,
     redisOptions: { maxRetriesPerRequest: 0, commandTimeout: commandTimeoutMs, connectTimeout: commandTimeoutMs, connectionName },
-  });
+  };
+}
+
+function connectSingle(url: string, commandTimeoutMs: number): Record<Role, Redis> {
+  return {
+    // Auto-pipelining: the commands of one tick (many poll loops' timers fire in the same tick) travel as one
+    // write and are read by Redis in one go, which cuts Redis's CPU per command several times over.
+    commands: new Redis(url, { ...failFastSingle(commandTimeoutMs, 'gsms-commands'), enableAutoPipelining: true }),
+    publish: new Redis(url, failFastSingle(commandTimeoutMs, 'gsms-publish')),
+    subscribe: new Redis(url, { connectTimeout: commandTimeoutMs, maxRetriesPerRequest: null, retryStrategy, connectionName: 'gsms-subscribe' }),
+  };
+}
+
+function connectCluster(nodes: { host: string; port: number }[], commandTimeoutMs: number): Record<Role, Cluster> {
+  const failFast = (connectionName: string) => failFastCluster(commandTimeoutMs, connectionName);
   return {
     commands: new Cluster(nodes, { ...failFast('gsms-commands'), enableAutoPipelining: true }),
     publish: new Cluster(nodes, failFast('gsms-publish')),
