@@ -20,6 +20,15 @@ import type { NextPost, PollStore, PollTicket } from './poll-store.js';
 import { publishChange, type ClusterPubSub } from './pubsub.js';
 import { RegistryUnavailableError } from './registry-unavailable.js';
 
+/**
+ * Timer slack: a loop's wait for its next post ends on a multiple of this many ms (never earlier than asked),
+ * 2% of the interval and at most 20 ms. Loops due within the same few ms then wake together, in one turn of
+ * the event loop, instead of one wake-up each: a wake-up (epoll, timers, microtasks) cost about as much as
+ * the rest of a poll's own work, and an instance polling 500 sessions a second spent 40% less CPU per poll
+ * with 20 ms of slack (bench/poll-path.ts, 4 instances on one Redis).
+ */
+const timerSlackMs = (intervalMs: number): number => Math.min(20, Math.floor(intervalMs / 50));
+
 export interface ClusterPollerOptions {
   gsms: Pick<GsmsClient, 'requestCluster'>;
   store: PollStore;
@@ -195,7 +204,7 @@ export class ClusterPoller {
         pubsub.publish('cluster:status', sessionId, { type: 'watch-ended', code: 'WATCH_TIMEOUT', message });
         return;
       }
-      if (!(await this.#sleepUntil(next.postAt, loop))) return;
+      if (!(await this.#sleepUntil(next.postAt, loop, timerSlackMs(record.pollIntervalMs)))) return;
       if (ticket.reservedAt !== next.postAt || (store.mayPost !== undefined && !store.mayPost(ticket))) {
         // Not reserved by the last write, or this instance's heartbeat may have lapsed since: prove the session
         // is still ours, and unchanged, right before posting.
@@ -268,14 +277,14 @@ export class ClusterPoller {
     return null;
   }
 
-  /** Waits until `at` (epoch ms), returning false when the loop was stopped meanwhile. */
-  #sleepUntil(at: number, loop: Loop): Promise<boolean> {
+  /** Waits until `at` (epoch ms, rounded up to a multiple of `slackMs`), returning false when the loop was stopped meanwhile. */
+  #sleepUntil(at: number, loop: Loop, slackMs = 0): Promise<boolean> {
     if (this.#stopped) return Promise.resolve(false);
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
         loop.wake = undefined;
         resolve(true);
-      }, Math.max(0, at - this.#now()));
+      }, Math.max(0, (slackMs > 1 ? Math.ceil(at / slackMs) * slackMs : at) - this.#now()));
       loop.wake = () => {
         clearTimeout(timer);
         loop.wake = undefined;
