@@ -11,30 +11,16 @@ import { QueueAnnouncer } from '../../src/clusters/queue-announcer.js';
 import { MemoryQueueTracker } from '../../src/clusters/queue-memory.js';
 import type { ClusterStateEvent } from '../../src/clusters/state-events.js';
 import { statusFanout } from '../../src/clusters/status-fanout.js';
+import { queueRecord } from '../support/queue-fixtures.js';
 
-const TITLE = '1234567890';
 const T0 = 1_800_000_000_000;
 
-function record(name: string, state: ClusterRecord['state'] = 'QUEUED', version = 1): ClusterRecord {
-  const at = new Date(T0).toISOString();
-  return {
-    sessionId: `/s/${name}`,
-    titleId: TITLE,
-    state,
-    pollIntervalMs: 0,
-    hostName: null,
-    region: null,
-    portMappings: [],
-    secureContext: null,
-    correlationId: null,
-    requestedAt: at,
-    updatedAt: at,
-    watchStartedAt: at,
-    requesters: ['u'],
-    pollCount: version,
-    version,
-  };
-}
+/** Session `name`'s record at T0, at a given version. */
+const record = (name: string, state: ClusterRecord['state'] = 'QUEUED', version = 1): ClusterRecord => ({
+  ...queueRecord(name, state, T0),
+  pollCount: version,
+  version,
+});
 
 const event = (type: ClusterStateEvent['type'], name: string, at: number): ClusterStateEvent => ({
   id: `evt_${name}_${type}`,

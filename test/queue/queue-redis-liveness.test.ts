@@ -8,38 +8,14 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClusterRecord } from '../../src/clusters/cluster-record.js';
 import { RedisQueueTracker } from '../../src/clusters/queue-redis.js';
-import type { ClusterStateEvent } from '../../src/clusters/state-events.js';
+import { QUEUE_TITLE as TITLE, commandCalls as calls, queueEvent as event, queueRecord, silentLogger as silent } from '../support/queue-fixtures.js';
 import { spawnRedisServer, uniquePrefix, type SpawnedRedis } from '../support/redis.js';
 
-const TITLE = '1234567890';
 const T0 = 1_800_002_000_000;
 const STALE_AFTER_MS = 10_000;
-const silent = { debug() {}, info() {}, warn() {}, error() {} };
 
-function record(name: string, requestedAt: number, state: ClusterRecord['state'] = 'QUEUED'): ClusterRecord {
-  const iso = new Date(requestedAt).toISOString();
-  return {
-    sessionId: `/s/${name}`,
-    titleId: TITLE,
-    state,
-    pollIntervalMs: 0,
-    hostName: null,
-    region: null,
-    portMappings: [],
-    secureContext: null,
-    correlationId: null,
-    requestedAt: iso,
-    updatedAt: iso,
-    watchStartedAt: iso,
-    requesters: ['u'],
-    pollCount: 1,
-    version: 1,
-  } as ClusterRecord;
-}
-
-function event(type: ClusterStateEvent['type'], name: string, at: number): ClusterStateEvent {
-  return { id: `evt_${name}_${type}_${at}`, type, at: new Date(at).toISOString(), record: record(name, at, type === 'cluster.queued' ? 'QUEUED' : 'FULFILLED') };
-}
+/** A queued session's record, requested at `requestedAt`. */
+const record = (name: string, requestedAt: number): ClusterRecord => queueRecord(name, 'QUEUED', requestedAt);
 
 describe('liveness refreshes due in one batch window cost a constant number of commands', () => {
   let server: SpawnedRedis;
@@ -57,11 +33,6 @@ describe('liveness refreshes due in one batch window cost a constant number of c
     const made = new Redis(server.url);
     clients.push(made);
     return made;
-  }
-
-  async function calls(redis: Redis): Promise<Record<string, number>> {
-    const info = await redis.info('commandstats');
-    return Object.fromEntries([...info.matchAll(/^cmdstat_(\w+):calls=(\d+)/gm)].map(([, command, count]) => [command!, Number(count)]));
   }
 
   /** A title's line of `size` sessions, queued elsewhere, and a watcher (the polling instance) on a clock. */

@@ -7,47 +7,12 @@
 import type { Cluster, Redis } from 'ioredis';
 import { Redis as RedisClient } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ClusterRecord } from '../../src/clusters/cluster-record.js';
 import { RedisQueueTracker } from '../../src/clusters/queue-redis.js';
-import type { ClusterStateEvent, ClusterStateEventType } from '../../src/clusters/state-events.js';
+import { QUEUE_TITLE as TITLE, commandCalls as calls, queueEvent as event, queueRecord as record, silentLogger as silent } from '../support/queue-fixtures.js';
 import { spawnRedisServer, uniquePrefix, type SpawnedRedis } from '../support/redis.js';
 import { startRedis, type TestRedis, type TopologyName } from '../scale-out/topologies.js';
 
-const TITLE = '1234567890';
 const T0 = 1_800_001_000_000;
-const silent = { debug() {}, info() {}, warn() {}, error() {} };
-
-function record(name: string, state: ClusterRecord['state'], requestedAt: number): ClusterRecord {
-  const iso = new Date(requestedAt).toISOString();
-  return {
-    sessionId: `/s/${name}`,
-    titleId: TITLE,
-    state,
-    pollIntervalMs: 0,
-    hostName: null,
-    region: null,
-    portMappings: [],
-    secureContext: null,
-    correlationId: null,
-    requestedAt: iso,
-    updatedAt: iso,
-    watchStartedAt: iso,
-    requesters: ['u'],
-    pollCount: 1,
-    version: 1,
-  } as ClusterRecord;
-}
-
-const STATE_OF: Record<ClusterStateEventType, ClusterRecord['state']> = {
-  'cluster.queued': 'QUEUED',
-  'cluster.fulfilled': 'FULFILLED',
-  'cluster.aborted': 'ABORTED',
-  'cluster.watch_timeout': 'QUEUED',
-};
-
-function event(type: ClusterStateEventType, name: string, at: number): ClusterStateEvent {
-  return { id: `evt_${name}_${type}_${at}`, type, at: new Date(at).toISOString(), record: record(name, STATE_OF[type], at) };
-}
 
 /** A line of sessions and what happens to it, applied through trackers (instances) like the registries do. */
 class Line {
@@ -281,11 +246,6 @@ describe('polling costs no ZRANK after each session\'s first poll', () => {
     const made = new RedisClient(server.url);
     clients.push(made);
     return made;
-  }
-
-  async function calls(redis: RedisClient): Promise<Record<string, number>> {
-    const info = await redis.info('commandstats');
-    return Object.fromEntries([...info.matchAll(/^cmdstat_(\w+):calls=(\d+)/gm)].map(([, command, count]) => [command!, Number(count)]));
   }
 
   it('reads the line once per batch, with a constant number of commands, whether the line stands still or moves', async () => {

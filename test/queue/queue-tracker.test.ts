@@ -5,48 +5,11 @@
  */
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ClusterRecord } from '../../src/clusters/cluster-record.js';
 import { MemoryQueueTracker } from '../../src/clusters/queue-memory.js';
 import { RedisQueueTracker } from '../../src/clusters/queue-redis.js';
 import { MIN_EVIDENCE, SERVED_WINDOW, estimateWaitMs, standingChanged, summarizeServed, type QueueTracker } from '../../src/clusters/queue-tracker.js';
-import type { ClusterStateEvent, ClusterStateEventType } from '../../src/clusters/state-events.js';
+import { QUEUE_TITLE as TITLE, queueEvent as event, queueRecord as record, silentLogger as silent } from '../support/queue-fixtures.js';
 import { deleteKeys, sharedRedis, uniquePrefix } from '../support/redis.js';
-
-const TITLE = '1234567890';
-const silent = { debug() {}, info() {}, warn() {}, error() {} };
-
-/** Poll interval 0 by default, so no observation lag enters the arithmetic (one test sets it). */
-function record(name: string, state: ClusterRecord['state'], at: number, titleId = TITLE, pollIntervalMs = 0): ClusterRecord {
-  const iso = new Date(at).toISOString();
-  return {
-    sessionId: `/s/${name}`,
-    titleId,
-    state,
-    pollIntervalMs,
-    hostName: null,
-    region: null,
-    portMappings: [],
-    secureContext: null,
-    correlationId: null,
-    requestedAt: iso,
-    updatedAt: iso,
-    watchStartedAt: iso,
-    requesters: ['u'],
-    pollCount: 1,
-    version: 1,
-  } as ClusterRecord;
-}
-
-const STATE_OF: Record<ClusterStateEventType, ClusterRecord['state']> = {
-  'cluster.queued': 'QUEUED',
-  'cluster.fulfilled': 'FULFILLED',
-  'cluster.aborted': 'ABORTED',
-  'cluster.watch_timeout': 'QUEUED',
-};
-
-function event(type: ClusterStateEventType, name: string, at: number, titleId = TITLE, pollIntervalMs = 0): ClusterStateEvent {
-  return { id: `evt_${name}_${type}`, type, at: new Date(at).toISOString(), record: record(name, STATE_OF[type], at, titleId, pollIntervalMs) };
-}
 
 async function positions(tracker: QueueTracker, names: string[], titleId = TITLE): Promise<(number | null)[]> {
   await tracker.settled();
