@@ -76,6 +76,11 @@ async function nextWithin<T>(iterator: AsyncIterator<T>, ms: number, what: strin
 
 const versionOf = (event: ClusterEvent) => (event.type === 'status' ? event.record.version : null);
 
+/** Reads `events` until one of `version` arrives, keeping every version seen (catch-ups may repeat earlier ones). */
+async function readUntilVersion(events: AsyncIterator<ClusterEvent>, version: number, seen: number[], ms: number, what: string): Promise<void> {
+  while (!seen.includes(version)) seen.push(versionOf(await nextWithin(events, ms, what))!);
+}
+
 /** Two instances' worth of connections and pub/sub on one topology. */
 function instance(topology: TestRedis['topology'], prefix: string, log = capturedLogger()) {
   const connections = connectRedis({ topology, commandTimeoutMs: 1_000 }, log.logger);
@@ -340,12 +345,12 @@ describe.each(TOPOLOGIES)('Redis transport on %s when Redis restarts', (name) =>
         await waitUntil(async () => a.registry.put(changed).then(() => true, () => false), 10_000);
         publishChange(a.pubsub, changed);
         const seen: number[] = [];
-        while (!seen.includes(2)) seen.push(versionOf(await nextWithin(events, 15_000, 'version 2 after the restart'))!);
+        await readUntilVersion(events, 2, seen, 15_000, 'version 2 after the restart');
         // And the subscription is live again: a later change arrives by pub/sub.
         const last = record(sessionId, 3, 'FULFILLED');
         await a.registry.put(last);
         publishChange(a.pubsub, last);
-        while (!seen.includes(3)) seen.push(versionOf(await nextWithin(events, 10_000, 'version 3'))!);
+        await readUntilVersion(events, 3, seen, 10_000, 'version 3');
         expect(Math.max(...seen)).toBe(3);
       } finally {
         await events.return?.();
@@ -418,12 +423,12 @@ describe('Redis transport on cluster when a slot moves to another master', () =>
         publishChange(a.pubsub, changed);
         // By pub/sub once the subscriber follows the slot, or by its catch-up when it resubscribes there.
         const seen: number[] = [];
-        while (!seen.includes(2)) seen.push(versionOf(await nextWithin(events, 15_000, 'version 2 after the move'))!);
+        await readUntilVersion(events, 2, seen, 15_000, 'version 2 after the move');
         // And it is live on the new master: a later change arrives too.
         const last = record(sessionId, 3, 'FULFILLED');
         await a.registry.put(last);
         publishChange(a.pubsub, last);
-        while (!seen.includes(3)) seen.push(versionOf(await nextWithin(events, 10_000, 'version 3 after the move'))!);
+        await readUntilVersion(events, 3, seen, 10_000, 'version 3 after the move');
         expect(Math.max(...seen)).toBe(3);
       } finally {
         await events.return?.();
