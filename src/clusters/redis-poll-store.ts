@@ -16,9 +16,8 @@
  * written RECORD_REFRESH_MS ago or more (so `updatedAt` and `pollCount` in Redis lag the last poll by at
  * most that), and such refreshes go out in batches (REFRESH_BATCH_MS). Between writes, ownership rests on
  * this instance's own heartbeat: while it is fresh nobody can have adopted the session, so a post needs no
- * proof. Once the heartbeat may have lapsed (Redis away, a long
- * pause), every post is proven by a script call again until a fresh beat, and a ticket proven before the
- * lapse is proven again first. An adopter never posts before "not before", nor before one interval after it
+ * proof. Once the heartbeat may have lapsed (Redis away, a long pause), every post is proven by a script call
+ * again until a fresh beat, and a ticket proven before the lapse is proven again first. An adopter never posts before "not before", nor before one interval after it
  * opened the session, which is after the dead instance's last post (that one stopped posting unproven before
  * its heartbeat ran out).
  */
@@ -63,7 +62,7 @@ export class RedisPollStore implements PollStore {
   readonly #cipher: CredentialCipher;
   readonly #ttlMs: number;
   readonly #outbox: boolean;
-  readonly #now: () => Date;
+  /** Epoch ms: `Date.now` itself unless a clock is injected, so a poll makes no Date object just to read it. */
   readonly #nowMs: () => number;
   /** When the last heartbeat was stored, and from when posts may again go out unproven after a lapse. */
   #beatAt = 0;
@@ -78,8 +77,6 @@ export class RedisPollStore implements PollStore {
     this.#ttlMs = options.heartbeatTtlMs ?? 3_000;
     this.heartbeatMs = Math.max(50, Math.round(this.#ttlMs / 4));
     this.#outbox = options.outbox ?? false;
-    this.#now = options.now ?? (() => new Date());
-    // Per poll: no Date object when no clock is injected.
     this.#nowMs = options.now ? () => options.now!().getTime() : Date.now;
   }
 
@@ -119,7 +116,7 @@ export class RedisPollStore implements PollStore {
   }
 
   async recordPoll(ticket: PollTicket, answer: ClusterAnswer, next: NextPost): Promise<{ update: RecordUpdate; ticket: PollTicket | null } | 'stale'> {
-    const now = this.#now();
+    const now = new Date(this.#nowMs());
     const update = applyAnswer(ticket.record, answer, now);
     if (!update.changed && this.mayPost(ticket)) {
       if (now.getTime() - ticket.writtenAt < RECORD_REFRESH_MS) {
@@ -151,7 +148,7 @@ export class RedisPollStore implements PollStore {
   async endWatch(ticket: PollTicket): Promise<'ended' | 'stale'> {
     const { keys } = this.#registry;
     const tag = bucketTagOf(ticket.sessionId);
-    const event = this.#outbox ? JSON.stringify(watchTimeoutEvent(ticket.record, this.#now())) : '';
+    const event = this.#outbox ? JSON.stringify(watchTimeoutEvent(ticket.record, new Date(this.#nowMs()))) : '';
     const ended = await whileReachable(() =>
       this.#redis.gsmsEndWatch(keys.session(ticket.sessionId), keys.outbox(tag), keys.held(tag, this.#me), this.#me, ticket.sessionId, event, String(ticket.rev)),
     );
