@@ -3,13 +3,15 @@
  * global one, so several gateways in one process (tests, benchmarks) never collide.
  *
  * Counters and histograms move when something happens (an upstream attempt, a retry, a poll); gauges that
- * describe state (pollers, sessions by state) are read when Prometheus scrapes, so they cannot drift.
+ * describe state (pollers, sessions by state) are read when Prometheus scrapes, so they cannot drift. Those
+ * moved on every poll and upstream attempt are tallied (tallied-metrics.ts): a number added per event.
  */
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { ClusterRegistry } from '../../clusters/registry.js';
 import type { GsmsClientOptions } from '../../gsms/client.js';
 import type { ClusterPollerOptions } from '../../clusters/poller.js';
 import type { FulfillmentState } from '../../gsms/wire.js';
+import { TalliedHistogram, talliedCounter, type CounterTally, type HistogramTally } from './tallied-metrics.js';
 
 const STATES: readonly FulfillmentState[] = ['QUEUED', 'FULFILLED', 'ABORTED'];
 
@@ -46,37 +48,46 @@ export function createGatewayMetrics(): GatewayMetrics {
   // about 10 ms of CPU a second on this machine, which every instance pays whether it polls or not.
   collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 100 });
 
-  const upstreamRequests = new Counter({
+  const upstreamRequests = talliedCounter({
     name: 'gsms_upstream_requests_total',
     help: 'HTTP attempts to GSMS, by answer status ("error" when there was no answer) and attempt number (1 = first try).',
     labelNames: ['status', 'attempt'] as const,
     registers,
   });
-  const upstreamDuration = new Histogram({
+  const upstreamDuration = new TalliedHistogram({
     name: 'gsms_upstream_request_duration_seconds',
     help: 'Time from sending one attempt to GSMS until its answer started (or it failed), by status.',
     labelNames: ['status'] as const,
     buckets: UPSTREAM_BUCKETS,
     registers,
   });
+  const attemptTallies = new Map<number, { requests: CounterTally; duration: HistogramTally }>();
+  const tallyAttempts = (key: number, status: string, attempt: string) => {
+    const tallies = { requests: upstreamRequests.tally(key, () => ({ status, attempt })), duration: upstreamDuration.tally(status, () => ({ status })) };
+    attemptTallies.set(key, tallies);
+    return tallies;
+  };
   const upstreamRetries = new Counter({
     name: 'gsms_upstream_retries_total',
     help: 'Retries scheduled after a failed attempt, by reason (a retryable status or a network error code).',
     labelNames: ['reason'] as const,
     registers,
   });
-  const polls = new Counter({
+  const polls = talliedCounter({
     name: 'gsms_polls_total',
     help: 'Polls of queued sessions, by outcome: "changed" (state or server changed), "unchanged", or "error".',
     labelNames: ['outcome'] as const,
     registers,
   });
-  const pollLag = new Histogram({
+  const pollsChanged = polls.tally('changed', () => ({ outcome: 'changed' }));
+  const pollsUnchanged = polls.tally('unchanged', () => ({ outcome: 'unchanged' }));
+  const pollErrors = polls.tally('error', () => ({ outcome: 'error' }));
+  const pollLag = new TalliedHistogram({
     name: 'gsms_poll_lag_seconds',
     help: 'How long after the advised poll time each poll went out (event-loop or scheduling delay).',
     buckets: LAG_BUCKETS,
     registers,
-  });
+  }).tally('', () => ({}));
   const openSubscriptions = new Gauge({
     name: 'gsms_open_subscriptions',
     help: 'GraphQL subscriptions streaming now, over SSE and graphql-ws.',
@@ -128,9 +139,11 @@ export function createGatewayMetrics(): GatewayMetrics {
     webSocketConnections,
     upstreamObserver: {
       onAttempt({ status, attempt, durationMs }) {
-        const statusLabel = status === null ? 'error' : String(status);
-        labelled(upstreamRequests, `${statusLabel} ${attempt}`, () => [statusLabel, String(attempt)]).inc();
-        labelled(upstreamDuration, statusLabel, () => [statusLabel]).observe(durationMs / 1000);
+        // A number for the key: label strings are made once per status and attempt, not per attempt made.
+        const key = (status ?? 0) * 1000 + attempt;
+        const tallies = attemptTallies.get(key) ?? tallyAttempts(key, status === null ? 'error' : String(status), String(attempt));
+        tallies.requests.inc();
+        tallies.duration.observeMs(durationMs);
       },
       onRetry({ reason }) {
         upstreamRetries.inc({ reason });
@@ -138,26 +151,12 @@ export function createGatewayMetrics(): GatewayMetrics {
     },
     pollObserver: {
       onPoll({ lagMs, ok, changed }) {
-        const outcome = !ok ? 'error' : changed ? 'changed' : 'unchanged';
-        labelled(polls, outcome, () => [outcome]).inc();
-        pollLag.observe(lagMs / 1000);
+        (!ok ? pollErrors : changed ? pollsChanged : pollsUnchanged).inc();
+        pollLag.observeMs(lagMs);
       },
     },
     observeState(source) {
       stateSource = source;
     },
   };
-}
-
-/**
- * A metric's child for one set of label values, made once: prom-client hashes the label object on every
- * `inc({…})`, and these are called on every poll and upstream attempt.
- */
-const children = new WeakMap<object, Map<string, unknown>>();
-function labelled<Child>(metric: { labels(...values: string[]): Child }, key: string, values: () => string[]): Child {
-  let byKey = children.get(metric);
-  if (!byKey) children.set(metric, (byKey = new Map()));
-  let child = byKey.get(key) as Child | undefined;
-  if (!child) byKey.set(key, (child = metric.labels(...values())));
-  return child;
 }
