@@ -54,13 +54,32 @@ export function applyAnswer(record: ClusterRecord, answer: ClusterAnswer, now: D
       secureContext: answer.secureContext,
       correlationId: answer.correlationId,
       requestedAt: record.requestedAt,
-      updatedAt: now.toISOString(),
+      updatedAt: isoTimestamp(now.getTime()),
       watchStartedAt: record.watchStartedAt,
       requesters: record.requesters,
       pollCount: record.pollCount + 1,
       version: changed ? record.version + 1 : record.version,
     },
   };
+}
+
+/**
+ * `new Date(ms).toISOString()`, with the part up to the seconds made once per second: it runs on every poll,
+ * and the full conversion cost as much as the rest of applying an answer.
+ */
+let isoSecond = Number.NaN;
+let isoPrefix = '';
+export function isoTimestamp(ms: number): string {
+  const second = Math.floor(ms / 1000);
+  if (second !== isoSecond) {
+    const prefix = new Date(second * 1000).toISOString().slice(0, -4);
+    // Years past 9999 are written with a sign and six digits: not worth a fast path.
+    if (prefix.length !== 20 || !Number.isInteger(ms)) return new Date(ms).toISOString();
+    isoSecond = second;
+    isoPrefix = prefix;
+  }
+  const milli = ms - second * 1000;
+  return `${isoPrefix}${milli < 10 ? '00' : milli < 100 ? '0' : ''}${milli}Z`;
 }
 
 /** The record a first request creates. */
