@@ -70,11 +70,13 @@ export function applyAnswer(record: ClusterRecord, answer: ClusterAnswer, now: D
 let isoSecond = Number.NaN;
 let isoPrefix = '';
 export function isoTimestamp(ms: number): string {
+  // A fraction of a millisecond is dropped by Date, not by the arithmetic below.
+  if (!Number.isInteger(ms)) return new Date(ms).toISOString();
   const second = Math.floor(ms / 1000);
   if (second !== isoSecond) {
     const prefix = new Date(second * 1000).toISOString().slice(0, -4);
     // Years past 9999 are written with a sign and six digits: not worth a fast path.
-    if (prefix.length !== 20 || !Number.isInteger(ms)) return new Date(ms).toISOString();
+    if (prefix.length !== 20) return new Date(ms).toISOString();
     isoSecond = second;
     isoPrefix = prefix;
   }
