@@ -27,7 +27,7 @@ export class CounterTally {
 /** A prom-client Counter fed by tallies: `tally(key, labels)` finds (or makes, once) a label set's tally. */
 export function talliedCounter<L extends string>(config: { name: string; help: string; labelNames: readonly L[]; registers: Registry[] }) {
   const tallies = new Map<TallyKey, CounterTally>();
-  const counter = new Counter<L>({
+  new Counter<L>({
     ...config,
     collect() {
       for (const tally of tallies.values()) {
@@ -38,7 +38,6 @@ export function talliedCounter<L extends string>(config: { name: string; help: s
     },
   });
   return {
-    counter,
     tally(key: TallyKey, labels: () => Record<L, string>): CounterTally {
       let tally = tallies.get(key);
       if (!tally) tallies.set(key, (tally = new CounterTally(labels())));
